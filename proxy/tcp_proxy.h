@@ -1,0 +1,35 @@
+/*
+ * envoy.filters.network.tcp_proxy: a terminal network filter that relays bytes between the
+ * downstream connection and one upstream host of a cluster, both directions streaming
+ * through zero-copy chains, half-close passed through, with Envoy's backpressure and idle
+ * timeout semantics.
+ */
+#ifndef RW_PROXY_TCP_PROXY_H
+#define RW_PROXY_TCP_PROXY_H
+
+#include <stdint.h>
+
+struct rw_cluster;
+struct rw_engine;
+struct rw_proxy_worker;
+
+/* Immutable, shared by all workers. */
+struct rw_tcp_proxy_config {
+	const char *stat_prefix;
+	const char *listener_name;
+	struct rw_cluster *cluster;
+	uint64_t idle_timeout_ms;   /* 0 = none */
+	uint32_t down_buffer_limit; /* listener per_connection_buffer_limit_bytes */
+};
+
+/* One per worker per listener: the accept callback's context. */
+struct rw_tcp_proxy_listener {
+	struct rw_proxy_worker *worker;
+	const struct rw_tcp_proxy_config *cfg;
+};
+
+/* rw_accept_cb for a listener whose filter chain is a tcp_proxy; ctx is a
+ * struct rw_tcp_proxy_listener. */
+void rw_tcp_proxy_accept(struct rw_engine *e, void *ctx, int fd);
+
+#endif

@@ -1,0 +1,37 @@
+/* Session bookkeeping per worker (see worker.h). */
+#include "proxy/worker.h"
+
+#include <stddef.h>
+
+void rw_proxy_worker_init(struct rw_proxy_worker *w, struct rw_engine *e, int id)
+{
+	w->eng = e;
+	w->id = id;
+	w->sessions.prev = w->sessions.next = &w->sessions;
+	w->cx_total = w->cx_active = 0;
+	w->next_conn_id = (uint64_t)id << 48;
+}
+
+void rw_proxy_worker_track(struct rw_proxy_worker *w, struct rw_session_link *l)
+{
+	l->next = w->sessions.next;
+	l->prev = &w->sessions;
+	w->sessions.next->prev = l;
+	w->sessions.next = l;
+	w->cx_total++;
+	w->cx_active++;
+}
+
+void rw_proxy_worker_untrack(struct rw_proxy_worker *w, struct rw_session_link *l)
+{
+	l->prev->next = l->next;
+	l->next->prev = l->prev;
+	l->prev = l->next = NULL;
+	w->cx_active--;
+}
+
+void rw_proxy_worker_close_all(struct rw_proxy_worker *w)
+{
+	while (w->sessions.next != &w->sessions)
+		w->sessions.next->close(w->sessions.next);
+}

@@ -1,0 +1,33 @@
+/*
+ * Per-worker proxy state: the engine this worker drives and the sessions it owns, so a
+ * drain deadline can close whatever is still open.  Never shared between threads.
+ */
+#ifndef RW_PROXY_WORKER_H
+#define RW_PROXY_WORKER_H
+
+#include <stdint.h>
+
+struct rw_engine;
+
+/* Intrusive link every session type embeds; close() tears the session down at once. */
+struct rw_session_link {
+	struct rw_session_link *prev, *next;
+	void (*close)(struct rw_session_link *link);
+};
+
+struct rw_proxy_worker {
+	struct rw_engine *eng;
+	int id;
+	struct rw_session_link sessions; /* circular list head */
+	uint64_t cx_total;
+	uint64_t cx_active;
+	uint64_t next_conn_id;
+};
+
+void rw_proxy_worker_init(struct rw_proxy_worker *w, struct rw_engine *e, int id);
+void rw_proxy_worker_track(struct rw_proxy_worker *w, struct rw_session_link *l);
+void rw_proxy_worker_untrack(struct rw_proxy_worker *w, struct rw_session_link *l);
+/* Close every session (drain deadline reached). */
+void rw_proxy_worker_close_all(struct rw_proxy_worker *w);
+
+#endif

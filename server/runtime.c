@@ -1,0 +1,410 @@
+/*
+ * Start-up and shutdown.
+ *
+ * Listening sockets are all opened by the main thread before any worker starts, so a bad
+ * address fails the start-up with a clear message instead of killing one worker later, and
+ * port 0 resolves once: the first socket's kernel-chosen port is reused by the other
+ * workers' SO_REUSEPORT sockets.  Each worker then creates its own io_uring (SINGLE_ISSUER
+ * wants the creating thread to be the submitting one) and reports back before the main
+ * thread announces readiness and waits for signals.
+ */
+#include "server/runtime.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "config/config.h"
+#include "core/log.h"
+#include "lb/cluster.h"
+#include "proxy/echo.h"
+#include "proxy/tcp_proxy.h"
+#include "proxy/worker.h"
+#include "ring/engine.h"
+#include "server/options.h"
+
+#define LISTEN_BACKLOG 4096
+
+struct listener_rt {
+	const struct rw_config_listener *cfg;
+	struct rw_tcp_proxy_config tcp; /* when the terminal filter is tcp_proxy */
+	struct rw_echo_config echo;     /* when it is echo */
+	enum rw_config_filter_kind kind;
+	int *fds; /* one per worker */
+};
+
+struct worker_rt {
+	struct server *srv;
+	int id;
+	pthread_t thread;
+	struct rw_engine *eng;
+	struct rw_proxy_worker pw;
+	struct rw_tcp_proxy_listener *tcp_ctx; /* per listener */
+	struct rw_echo_listener *echo_ctx;
+	int init_result;
+	char init_err[256];
+};
+
+struct server {
+	const struct rw_options *opt;
+	struct rw_cluster *clusters;
+	size_t n_clusters;
+	struct listener_rt *listeners;
+	size_t n_listeners;
+	struct worker_rt *workers;
+	int n_workers;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int n_ready;
+	int n_exited;
+};
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	/* Two descriptors per proxied connection: the soft default of 1024 is far too low. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int build_clusters(struct server *s, const struct rw_config *cfg)
+{
+	size_t i, j;
+
+	s->clusters = calloc(cfg->n_clusters ? cfg->n_clusters : 1, sizeof(*s->clusters));
+	if (!s->clusters)
+		return -ENOMEM;
+	s->n_clusters = cfg->n_clusters;
+	for (i = 0; i < cfg->n_clusters; i++) {
+		const struct rw_config_cluster *cc = &cfg->clusters[i];
+		struct rw_cluster *c = &s->clusters[i];
+
+		c->name = cc->name;
+		c->connect_timeout_ms = cc->connect_timeout_ms;
+		c->buffer_limit = cc->buffer_limit;
+		c->n_hosts = cc->n_endpoints;
+		c->hosts = calloc(cc->n_endpoints ? cc->n_endpoints : 1, sizeof(*c->hosts));
+		if (!c->hosts)
+			return -ENOMEM;
+		for (j = 0; j < cc->n_endpoints; j++) {
+			struct rw_host *h = &c->hosts[j];
+
+			memcpy(&h->addr, &cc->endpoints[j].addr.ss, sizeof(h->addr));
+			h->addrlen = cc->endpoints[j].addr.len;
+			rw_config_addr_format(&cc->endpoints[j].addr, h->name, sizeof(h->name));
+		}
+	}
+	return 0;
+}
+
+static struct rw_cluster *cluster_by_name(struct server *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_clusters; i++)
+		if (!strcmp(s->clusters[i].name, name))
+			return &s->clusters[i];
+	return NULL;
+}
+
+static int open_listeners(struct server *s, const struct rw_config *cfg)
+{
+	struct sockaddr_storage bound;
+	char addr[128];
+	size_t i;
+	int w, r;
+
+	s->listeners = calloc(cfg->n_listeners ? cfg->n_listeners : 1, sizeof(*s->listeners));
+	if (!s->listeners)
+		return -ENOMEM;
+	s->n_listeners = cfg->n_listeners;
+	for (i = 0; i < cfg->n_listeners; i++) {
+		const struct rw_config_listener *lc = &cfg->listeners[i];
+		struct listener_rt *l = &s->listeners[i];
+		const struct rw_config_filter *f =
+		    &lc->chains[0].filters[lc->chains[0].n_filters - 1];
+		struct rw_config_addr a = lc->addr;
+
+		l->cfg = lc;
+		l->kind = f->kind;
+		if (f->kind == RW_CONFIG_FILTER_TCP_PROXY) {
+			l->tcp.stat_prefix = f->u.tcp_proxy.stat_prefix;
+			l->tcp.listener_name = lc->name;
+			l->tcp.cluster = cluster_by_name(s, f->u.tcp_proxy.cluster);
+			l->tcp.idle_timeout_ms = f->u.tcp_proxy.idle_timeout_ms;
+			l->tcp.down_buffer_limit = lc->buffer_limit;
+		} else {
+			l->echo.listener_name = lc->name;
+			l->echo.buffer_limit = lc->buffer_limit;
+		}
+		l->fds = malloc(sizeof(int) * (size_t)s->n_workers);
+		if (!l->fds)
+			return -ENOMEM;
+		for (w = 0; w < s->n_workers; w++) {
+			r = rw_listen_socket((struct sockaddr *)&a.ss, a.len, LISTEN_BACKLOG,
+			                     &l->fds[w], &bound);
+			if (r) {
+				rw_log_error("main", "listener '%s': cannot listen on %s: %s",
+				             lc->name,
+				             rw_config_addr_format(&lc->addr, addr, sizeof(addr)),
+				             strerror(-r));
+				while (w--)
+					rw_fd_close(l->fds[w]);
+				free(l->fds);
+				l->fds = NULL;
+				return r;
+			}
+			/* Port 0: every worker's socket joins the port the first one got. */
+			memcpy(&a.ss, &bound, a.len);
+		}
+		rw_log_info("main", "listener '%s' listening on %s", lc->name,
+		            rw_config_addr_format(&a, addr, sizeof(addr)));
+	}
+	return 0;
+}
+
+static void drain_timeout(void *ctx)
+{
+	struct worker_rt *w = ctx;
+
+	rw_log_info("main", "worker %d: drain deadline reached, closing %llu connections", w->id,
+	            (unsigned long long)w->pw.cx_active);
+	rw_proxy_worker_close_all(&w->pw);
+}
+
+static void report_ready(struct worker_rt *w, int r)
+{
+	struct server *s = w->srv;
+
+	pthread_mutex_lock(&s->lock);
+	w->init_result = r;
+	s->n_ready++;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static int worker_setup(struct worker_rt *w)
+{
+	struct server *s = w->srv;
+	struct rw_engine_options eo = {.worker_id = w->id};
+	size_t i;
+	int r;
+
+	r = rw_engine_create(&eo, &w->eng, w->init_err, sizeof(w->init_err));
+	if (r)
+		return r;
+	rw_proxy_worker_init(&w->pw, w->eng, w->id);
+	rw_engine_set_drain_timeout_cb(w->eng, drain_timeout, w);
+	w->tcp_ctx = calloc(s->n_listeners ? s->n_listeners : 1, sizeof(*w->tcp_ctx));
+	w->echo_ctx = calloc(s->n_listeners ? s->n_listeners : 1, sizeof(*w->echo_ctx));
+	if (!w->tcp_ctx || !w->echo_ctx) {
+		snprintf(w->init_err, sizeof(w->init_err), "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < s->n_listeners; i++) {
+		struct listener_rt *l = &s->listeners[i];
+		int fd = l->fds[w->id];
+
+		if (l->kind == RW_CONFIG_FILTER_TCP_PROXY) {
+			w->tcp_ctx[i].worker = &w->pw;
+			w->tcp_ctx[i].cfg = &l->tcp;
+			r = rw_engine_listen(w->eng, fd, rw_tcp_proxy_accept, &w->tcp_ctx[i]);
+		} else {
+			w->echo_ctx[i].worker = &w->pw;
+			w->echo_ctx[i].cfg = &l->echo;
+			r = rw_engine_listen(w->eng, fd, rw_echo_accept, &w->echo_ctx[i]);
+		}
+		if (r) {
+			snprintf(w->init_err, sizeof(w->init_err), "listen: %s", strerror(-r));
+			return r;
+		}
+		l->fds[w->id] = -1; /* the engine owns it now */
+	}
+	return 0;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker_rt *w = arg;
+	const struct rw_engine_stats *st;
+	int r = worker_setup(w);
+
+	report_ready(w, r);
+	if (r)
+		return NULL;
+	r = rw_engine_run(w->eng);
+	st = rw_engine_stats(w->eng);
+	rw_log_info("main",
+	            "worker %d: loop_turns=%llu io_uring_enter=%llu cqes=%llu sqes=%llu "
+	            "accepts=%llu enobufs=%llu connections=%llu",
+	            w->id, (unsigned long long)st->loop_turns, (unsigned long long)st->enters,
+	            (unsigned long long)st->cqes, (unsigned long long)st->sqes,
+	            (unsigned long long)st->accepts, (unsigned long long)st->enobufs,
+	            (unsigned long long)w->pw.cx_total);
+	pthread_mutex_lock(&w->srv->lock);
+	w->init_result = r;
+	w->srv->n_exited++;
+	pthread_mutex_unlock(&w->srv->lock);
+	return NULL;
+}
+
+static void log_features(struct worker_rt *w)
+{
+	const struct rw_engine_features *f = rw_engine_features(w->eng);
+
+	rw_log_info("main",
+	            "io_uring: defer_taskrun=%s coop_taskrun=%s ext_arg=%s (multishot accept and "
+	            "recv, provided-buffer ring)",
+	            f->defer_taskrun ? "yes" : "no", f->coop_taskrun ? "yes" : "no",
+	            f->ext_arg ? "yes" : "no");
+}
+
+static void free_server(struct server *s)
+{
+	size_t i;
+	int w;
+
+	for (w = 0; w < s->n_workers; w++) {
+		rw_engine_destroy(s->workers[w].eng);
+		free(s->workers[w].tcp_ctx);
+		free(s->workers[w].echo_ctx);
+	}
+	for (i = 0; i < s->n_listeners; i++) {
+		if (s->listeners[i].fds)
+			for (w = 0; w < s->n_workers; w++)
+				if (s->listeners[i].fds[w] >= 0)
+					rw_fd_close(s->listeners[i].fds[w]);
+		free(s->listeners[i].fds);
+	}
+	for (i = 0; i < s->n_clusters; i++)
+		free(s->clusters[i].hosts);
+	free(s->clusters);
+	free(s->listeners);
+	free(s->workers);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cond);
+}
+
+static bool all_exited(struct server *s)
+{
+	bool done;
+
+	pthread_mutex_lock(&s->lock);
+	done = s->n_exited == s->n_workers;
+	pthread_mutex_unlock(&s->lock);
+	return done;
+}
+
+/*
+ * The main thread owns signals (blocked everywhere, taken with sigtimedwait) so no handler
+ * ever runs on a worker.  First SIGTERM/SIGINT: drain; second: close everything now.
+ */
+static void wait_for_workers(struct server *s, const sigset_t *set)
+{
+	const struct timespec tick = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
+	int sig, w, count = 0;
+
+	while (!all_exited(s)) {
+		sig = sigtimedwait(set, NULL, &tick);
+		if (sig < 0)
+			continue;
+		if (sig == SIGHUP) {
+			rw_log_info("main", "SIGHUP: config reload is not supported yet; ignoring");
+			continue;
+		}
+		if (++count == 1) {
+			rw_log_info("main", "caught %s: draining (deadline %llus)", strsignal(sig),
+			            (unsigned long long)s->opt->drain_time_s);
+			for (w = 0; w < s->n_workers; w++)
+				rw_engine_drain(s->workers[w].eng, s->opt->drain_time_s * 1000);
+		} else {
+			rw_log_info("main", "caught %s again: closing every connection now",
+			            strsignal(sig));
+			for (w = 0; w < s->n_workers; w++)
+				rw_engine_drain(s->workers[w].eng, 0);
+		}
+	}
+}
+
+int rw_runtime_serve(const struct rw_config *cfg, const struct rw_options *opt)
+{
+	struct server srv = {.opt = opt};
+	sigset_t set;
+	int w, rc = 1, started = 0;
+
+	pthread_mutex_init(&srv.lock, NULL);
+	pthread_cond_init(&srv.cond, NULL);
+	raise_nofile();
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by every thread we start */
+
+	srv.n_workers = opt->concurrency;
+	srv.workers = calloc((size_t)srv.n_workers, sizeof(*srv.workers));
+	if (!srv.workers || build_clusters(&srv, cfg)) {
+		rw_log_error("main", "out of memory");
+		goto out;
+	}
+	if (open_listeners(&srv, cfg))
+		goto out;
+	for (w = 0; w < srv.n_workers; w++) {
+		srv.workers[w].srv = &srv;
+		srv.workers[w].id = w;
+		if (pthread_create(&srv.workers[w].thread, NULL, worker_main, &srv.workers[w])) {
+			rw_log_error("main", "cannot start worker %d", w);
+			break;
+		}
+		started++;
+	}
+	pthread_mutex_lock(&srv.lock);
+	while (srv.n_ready < started)
+		pthread_cond_wait(&srv.cond, &srv.lock);
+	pthread_mutex_unlock(&srv.lock);
+	for (w = 0; w < started; w++)
+		if (srv.workers[w].init_result) {
+			rw_log_error("main", "worker %d failed to start: %s", w,
+			             srv.workers[w].init_err);
+			goto stop;
+		}
+	if (started < srv.n_workers)
+		goto stop;
+	log_features(&srv.workers[0]);
+	rw_log_info("main", "ringway %s started: %d workers, %zu listeners, %zu clusters",
+	            RW_VERSION, srv.n_workers, srv.n_listeners, srv.n_clusters);
+	if (opt->mode == RW_MODE_INIT_ONLY) {
+		rc = 0;
+		goto stop;
+	}
+	wait_for_workers(&srv, &set);
+	rc = 0;
+	for (w = 0; w < started; w++) {
+		pthread_join(srv.workers[w].thread, NULL);
+		if (srv.workers[w].init_result)
+			rc = 1;
+	}
+	rw_log_info("main", "all workers drained; exiting");
+	goto out;
+
+stop:
+	for (w = 0; w < started; w++)
+		if (!srv.workers[w].init_result)
+			rw_engine_drain(srv.workers[w].eng, 0);
+	for (w = 0; w < started; w++)
+		pthread_join(srv.workers[w].thread, NULL);
+out:
+	free_server(&srv);
+	return rc;
+}
