@@ -138,8 +138,11 @@ void rw__listeners_close(struct rw_engine *e)
 			io_uring_prep_cancel64(sqe, rw__ud_pack(RW_OP_ACCEPT, l->gen, l->slot), 0);
 			io_uring_sqe_set_data64(sqe, rw__ud_pack(RW_OP_CANCEL, 0, 0));
 		}
-		/* Closing our reuseport socket hands new SYNs to the sockets still open (or
-		 * refuses them once every worker drains), which is the point of draining. */
+		/* The armed accept holds a file reference, so close() alone would leave the
+		 * socket listening until the kernel reaps that request (with DEFER_TASKRUN: only
+		 * when this thread next enters the ring).  shutdown() stops listening now: new
+		 * SYNs go to reuseport sockets still open, or are refused once all drained. */
+		shutdown(l->fd, SHUT_RDWR);
 		close(l->fd);
 	}
 }
