@@ -133,19 +133,25 @@ STARTED_RE = re.compile(r"ringway \S+ started: (\d+) workers")
 class Proxy:
     """One ringway process.  Use as a context manager: the process is always reaped.
 
-    The config goes to a file in a temp dir (-c), or inline (--config-yaml) with inline=True.
+    The config goes to a file in a temp dir (-c), or inline (--config-yaml) with inline=True;
+    config=None serves the embedded default.
     """
 
     def __init__(self, config, args=(), start_timeout=10.0, inline=False):
         self.tmp = tempfile.TemporaryDirectory(prefix="ringway-it-")
         self.config_path = os.path.join(self.tmp.name, "ringway.yaml")
         with open(self.config_path, "w") as f:
-            f.write(config)
+            f.write(config or "")
         self.stderr_path = os.path.join(self.tmp.name, "stderr.log")
         self.stdout_path = os.path.join(self.tmp.name, "stdout.log")
         self._err = open(self.stderr_path, "wb")
         self._out = open(self.stdout_path, "wb")
-        source = ["--config-yaml", config] if inline else ["-c", self.config_path]
+        if config is None:
+            source = []  # the embedded default config
+        elif inline:
+            source = ["--config-yaml", config]
+        else:
+            source = ["-c", self.config_path]
         self.argv = [ringway_bin()] + source + list(args)
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self._out,
                                      stderr=self._err)

@@ -1,0 +1,212 @@
+/*
+ * Internal to config/: the YAML node tree, the walk context that tracks the YAML path for
+ * error messages, and the field-table walker every message type (Bootstrap, Listener,
+ * Cluster, ...) is described with.
+ *
+ * Loading is two passes: yaml_tree.c turns libyaml events into an arena-allocated tree
+ * whose nodes remember their line:column, then the walkers in bootstrap.c, listener.c and
+ * cluster.c fill the public structs from it.  Keeping the tree lets a walker look at a whole
+ * mapping (e.g. find "@type" first) and report positions long after libyaml has moved on.
+ */
+#ifndef RW_CONFIG_INTERNAL_H
+#define RW_CONFIG_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+
+/* Fuzz-safety limits: a deeper or larger document is refused, not parsed slowly. */
+#define RW__CONFIG_MAX_DEPTH 64
+#define RW__CONFIG_MAX_BYTES (16u * 1024u * 1024u)
+/* Nodes a walk may visit, counting each alias expansion again (stops "billion laughs"). */
+#define RW__CONFIG_MAX_WEIGHT 4000000u
+
+enum rw__node_kind {
+	RW__NODE_SCALAR = 1,
+	RW__NODE_MAP,
+	RW__NODE_SEQ,
+};
+
+/*
+ * One YAML node.  Children are singly linked so the tree can live in an arena:
+ *
+ *   MAP:  child -> key0 -> key1 -> ...      (via next; keys are scalars)
+ *                   |       |
+ *                 value   value             (key->value)
+ *   SEQ:  child -> item0 -> item1 -> ...    (via next)
+ *
+ * An alias is the very node its anchor names, so a node may hang under several parents;
+ * "next" therefore cannot live in the node itself for aliased nodes.  To keep that simple,
+ * every list cell is a small struct rw__node_link and nodes carry no sibling pointer.
+ */
+struct rw__node;
+
+struct rw__node_link {
+	struct rw__node_link *next;
+	struct rw__node *node;  /* the item, or the key of a map entry */
+	struct rw__node *value; /* map entries only */
+};
+
+struct rw__node {
+	enum rw__node_kind kind;
+	unsigned line, col; /* 1-based, where the node starts */
+	size_t n;           /* items or entries for MAP/SEQ; byte length for SCALAR */
+	union {
+		struct {
+			const char *text; /* NUL-terminated; may hold NULs (see len) */
+			bool plain;       /* unquoted, so "~"/"null"/"" mean null */
+		} s;
+		struct rw__node_link *first; /* MAP/SEQ */
+	} u;
+	uint64_t weight; /* 1 + children's weights, aliases counted per use */
+};
+
+struct rw__arena;
+
+/*
+ * Parse text into a tree allocated from *arena (freed with rw__config_arena_free, also on
+ * failure).  Returns 0 and the root, or -EINVAL / -ENOMEM with a message in err.
+ */
+int rw__config_yaml_parse(const char *text, size_t len, struct rw__arena **arena,
+                          const struct rw__node **root, char *err, size_t errlen);
+void rw__config_arena_free(struct rw__arena *arena);
+
+/* A cross-check that can only run when the whole document is known. */
+struct rw__cluster_ref {
+	char *path; /* YAML path of the tcp_proxy "cluster" value */
+	unsigned line, col;
+	const char *cluster; /* borrowed from the filter it came from */
+};
+
+/* Set of byte strings, used for duplicate-name and duplicate-address checks. */
+struct rw__set {
+	struct rw__set_slot {
+		const void *key; /* borrowed */
+		size_t len;
+	} * slots;
+	size_t cap, used;
+};
+
+#define RW__PATH_MAX 512
+
+struct rw__ctx {
+	char *err;
+	size_t errlen;
+	char path[RW__PATH_MAX]; /* "static_resources.clusters[1].connect_timeout" */
+	size_t path_len;
+	struct rw_config *cfg;
+	struct rw__set listener_names, listener_addrs, cluster_names;
+	struct rw__cluster_ref *refs;
+	size_t n_refs, cap_refs;
+};
+
+/* A node's walker: fills obj from value.  Returns 0 or a negative errno after rw__fail(). */
+typedef int (*rw__field_fn)(struct rw__ctx *ctx, const struct rw__node *value, void *obj);
+/* A list item's walker: index is the item's position, as shown in the path. */
+typedef int (*rw__item_fn)(struct rw__ctx *ctx, const struct rw__node *item, size_t index,
+                           void *obj);
+
+enum rw__field_mode {
+	RW__FIELD_PARSE = 0,   /* fn parses it */
+	RW__FIELD_UNSUPPORTED, /* an Envoy field ringway does not implement: error */
+	RW__FIELD_IGNORE,      /* accepted and dropped (node.*) */
+};
+
+struct rw__field {
+	const char *name;
+	enum rw__field_mode mode;
+	rw__field_fn fn;
+};
+
+#define RW__FIELD(name, fn)                                                                        \
+	{                                                                                          \
+		name, RW__FIELD_PARSE, fn                                                          \
+	}
+#define RW__UNSUPPORTED(name)                                                                      \
+	{                                                                                          \
+		name, RW__FIELD_UNSUPPORTED, NULL                                                  \
+	}
+#define RW__IGNORED(name)                                                                          \
+	{                                                                                          \
+		name, RW__FIELD_IGNORE, NULL                                                       \
+	}
+#define RW__N(array) (sizeof(array) / sizeof((array)[0]))
+
+/* walk.c: path, errors, the table walker, allocation. */
+
+/* Write "<path>: line L:C: <msg>" (or "line L:C: <msg>" at the root) and return -EINVAL. */
+int rw__fail(struct rw__ctx *ctx, const struct rw__node *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int rw__fail_at(struct rw__ctx *ctx, unsigned line, unsigned col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int rw__fail_oom(struct rw__ctx *ctx);
+void rw__errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Path segments: push returns the old length for pop. */
+size_t rw__path_key(struct rw__ctx *ctx, const char *key, size_t len);
+size_t rw__path_index(struct rw__ctx *ctx, size_t index);
+void rw__path_pop(struct rw__ctx *ctx, size_t saved);
+
+/* Copy bytes into dst (size dstlen) printable: quotes, controls and non-ASCII become \xNN. */
+void rw__escape(char *dst, size_t dstlen, const char *src, size_t len);
+
+bool rw__is_null(const struct rw__node *node);
+/* Does a YAML key name this field?  Proto3 JSON also allows lowerCamelCase names. */
+bool rw__key_is(const struct rw__node *key, const char *field);
+/* The value (or, with want_key, the key) of field in map, or NULL. */
+const struct rw__node *rw__map_get(const struct rw__node *map, const char *field, bool want_key);
+
+/* Walk a mapping against a field table (unknown/unsupported fields are errors). */
+int rw__walk_map(struct rw__ctx *ctx, const struct rw__node *map, const struct rw__field *fields,
+                 size_t n_fields, void *obj);
+/* Check node is a SEQ, then call fn on each item with the path extended by [i]. */
+int rw__walk_seq(struct rw__ctx *ctx, const struct rw__node *seq, rw__item_fn fn, void *obj);
+
+/* Closest field name within edit distance 2, or NULL. */
+const char *rw__did_you_mean(const char *key, size_t len, const struct rw__field *fields,
+                             size_t n_fields);
+
+/* Returns 1 if inserted, 0 if already present, -ENOMEM. */
+int rw__set_add(struct rw__set *set, const void *key, size_t len);
+bool rw__set_has(const struct rw__set *set, const void *key, size_t len);
+void rw__set_free(struct rw__set *set);
+
+/*
+ * Test hook for the injectable-allocator tests: when non-zero, counts down on each
+ * allocation made by config/ and the allocation that brings it to zero fails.
+ */
+extern unsigned long rw__config_fail_alloc_after;
+void *rw__malloc(size_t size);
+void *rw__calloc(size_t n, size_t size);
+void *rw__realloc(void *p, size_t size);
+char *rw__strdup(const char *s);
+/* Grow *array (of elem-sized items) to hold at least want items; -ENOMEM on failure. */
+int rw__grow(void **array, size_t *cap, size_t want, size_t elem);
+
+/* values.c: scalar conversions.  Each reports its own error against node. */
+int rw__get_string(struct rw__ctx *ctx, const struct rw__node *node, char **out);
+int rw__get_uint(struct rw__ctx *ctx, const struct rw__node *node, uint64_t max, uint64_t *out);
+int rw__get_duration_ms(struct rw__ctx *ctx, const struct rw__node *node, uint64_t *out);
+/* Parse an Envoy core.v3.Address (only socket_address).  min_port is 0 or 1. */
+int rw__get_address(struct rw__ctx *ctx, const struct rw__node *node, unsigned min_port,
+                    struct rw_config_addr *out);
+/* Match a scalar against names[]; returns the index, or fails listing the names. */
+int rw__get_enum(struct rw__ctx *ctx, const struct rw__node *node, const char *const *names,
+                 size_t n_names, size_t *out);
+
+/* Message walkers (bootstrap.c, listener.c, cluster.c). */
+/* Allocate a zeroed array for seq's items; n is 0 (and *out NULL) for an empty list. */
+int rw__alloc_items(struct rw__ctx *ctx, const struct rw__node *seq, size_t elem, void **out,
+                    size_t *n);
+int rw__walk_bootstrap(struct rw__ctx *ctx, const struct rw__node *root);
+/* One element of static_resources.listeners / .clusters into cfg's preallocated array. */
+int rw__walk_listener(struct rw__ctx *ctx, const struct rw__node *item, size_t index, void *cfg);
+int rw__walk_cluster(struct rw__ctx *ctx, const struct rw__node *item, size_t index, void *cfg);
+
+void rw__listener_free(struct rw_config_listener *listener);
+void rw__cluster_free(struct rw_config_cluster *cluster);
+
+#endif
