@@ -29,6 +29,7 @@ struct rw_engine_options {
 	uint32_t buf_entries; /* provided-buffer ring entries, power of two (default 1024) */
 	uint32_t sq_entries;  /* default 1024 */
 	int worker_id;
+	uint32_t batch_wait_us; /* a busy worker waits up to this for a batch (0: never) */
 };
 
 /* What the kernel gave us, probed once per engine (read-only afterwards). */
@@ -37,7 +38,8 @@ struct rw_engine_features {
 	bool coop_taskrun;
 	bool multishot_accept; /* cleared at runtime if the kernel answers -EINVAL */
 	bool multishot_recv;
-	bool ext_arg; /* wait with timeout in one io_uring_enter */
+	bool ext_arg;  /* wait with timeout in one io_uring_enter */
+	bool min_wait; /* IORING_FEAT_MIN_TIMEOUT (6.12): batched waits */
 };
 
 struct rw_engine_stats {

@@ -138,6 +138,10 @@ struct rw_engine {
 	struct rw_bufring bufring;
 	struct rw_timer_wheel timers;
 	uint64_t now_ms;
+	unsigned last_cqes;      /* completions handled by the previous turn */
+	unsigned batch_nr;       /* completions to wait for when busy */
+	unsigned batch_wait_us;  /* ... for at most this long */
+	unsigned batch_min_cqes; /* "busy" = the previous turn handled at least this many */
 
 	struct rw_slot *slots;
 	uint32_t n_slots;
@@ -176,6 +180,13 @@ void rw__bufring_destroy(struct rw_engine *e);
 struct rw_buf *rw__bufring_take(struct rw_engine *e, uint16_t bid, uint32_t len);
 /* Make refills visible to the kernel; retries holes.  Call once per loop turn. */
 void rw__bufring_commit(struct rw_engine *e);
+
+/*
+ * Submit what is queued and wait for completions: at least one, or wait_nr within
+ * min_wait_us when the kernel supports minimum waits; until timeout_ms (UINT64_MAX: none).
+ * Returns >= 0 or a negative errno (-ETIME on timeout).
+ */
+int rw__enter(struct rw_engine *e, unsigned wait_nr, uint64_t timeout_ms, unsigned min_wait_us);
 
 /* Completion handlers */
 void rw__sock_cqe(struct rw_engine *e, struct rw_sock *s, enum rw_op op, struct io_uring_cqe *cqe);

@@ -24,6 +24,7 @@ struct rw_options {
 	int log_level;
 	const char *log_path;
 	uint64_t drain_time_s;
+	uint32_t io_batch_wait_us;
 	bool show_version;
 	bool show_help;
 	bool print_default_config;

@@ -196,7 +196,8 @@ static void report_ready(struct worker_rt *w, int r)
 static int worker_setup(struct worker_rt *w)
 {
 	struct server *s = w->srv;
-	struct rw_engine_options eo = {.worker_id = w->id};
+	struct rw_engine_options eo = {.worker_id = w->id,
+	                               .batch_wait_us = s->opt->io_batch_wait_us};
 	size_t i;
 	int r;
 
@@ -263,10 +264,10 @@ static void log_features(struct worker_rt *w)
 	const struct rw_engine_features *f = rw_engine_features(w->eng);
 
 	rw_log_info("main",
-	            "io_uring: defer_taskrun=%s coop_taskrun=%s ext_arg=%s (multishot accept and "
-	            "recv, provided-buffer ring)",
+	            "io_uring: defer_taskrun=%s coop_taskrun=%s ext_arg=%s min_wait=%s "
+	            "(multishot accept and recv, provided-buffer ring)",
 	            f->defer_taskrun ? "yes" : "no", f->coop_taskrun ? "yes" : "no",
-	            f->ext_arg ? "yes" : "no");
+	            f->ext_arg ? "yes" : "no", f->min_wait ? "yes" : "no");
 }
 
 static void free_server(struct server *s)

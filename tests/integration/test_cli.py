@@ -47,6 +47,26 @@ class Cli(unittest.TestCase):
                 px.stop()
             self.assertEqual(up.accepted, 1)
 
+    def test_io_batch_wait_settings_serve_and_drain(self):
+        # 0 turns batched waits off; it once made the kernel wait for a full batch, so a
+        # lone drain request hung.  Each setting must serve many small exchanges and drain.
+        with harness.Upstream(harness.echo_handler) as up:
+            cfg = harness.proxy_config([up.endpoint])
+            for wait_us in ("0", "1", "20", "1000"):
+                with self.subTest(wait_us=wait_us):
+                    with harness.Proxy(cfg, ["--io-batch-wait-us", wait_us]) as px:
+                        conns = [harness.connect(px.addr()) for _ in range(8)]
+                        for i in range(50):
+                            for n, c in enumerate(conns):
+                                msg = b"%d.%d;" % (n, i)
+                                c.sendall(msg)
+                                self.assertEqual(harness.recv_exact(c, len(msg)), msg)
+                        for c in conns:
+                            c.close()
+                        px.stop(timeout=5.0)
+        r = harness.run_ringway(["--io-batch-wait-us", "soon"])
+        self.assertNotEqual(r.returncode, 0)
+
 
 if __name__ == "__main__":
     harness.main()
