@@ -7,6 +7,7 @@ filter itself is tested on kernel-chosen ports.
 """
 
 import socket
+import threading
 import unittest
 
 import harness
@@ -40,16 +41,26 @@ def port_free(port):
 
 
 def roundtrip(addr, payload, timeout=10.0):
-    """Send payload, half-close, read until EOF; returns what came back."""
+    """Send payload while reading (echo pushes back when nobody reads), half-close, read
+    until EOF; returns what came back."""
+    got = bytearray()
     with socket.create_connection(addr, timeout=timeout) as c:
+        reader = threading.Thread(target=lambda: read_all(c, got))
+        reader.start()
         c.sendall(payload)
         c.shutdown(socket.SHUT_WR)
-        got = bytearray()
-        while True:
-            d = c.recv(1 << 16)
-            if not d:
-                return bytes(got)
-            got += d
+        reader.join(timeout)
+        if reader.is_alive():
+            raise AssertionError("no EOF after %d of %d bytes" % (len(got), len(payload)))
+    return bytes(got)
+
+
+def read_all(c, got):
+    while True:
+        d = c.recv(1 << 16)
+        if not d:
+            return
+        got += d
 
 
 class Echo(unittest.TestCase):
