@@ -15,14 +15,8 @@
 #include <string.h>
 #include <time.h>
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed (seed %" PRIu64 ")\n", __FILE__,  \
-			        __LINE__, #cond, seed);                                            \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#define RW_CHECK_NOTE() fprintf(stderr, "(seed %" PRIu64 ")\n", seed)
+#include "tests/unit/check.h"
 
 #define HOUR_MS (3600u * 1000u)
 
