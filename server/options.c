@@ -23,6 +23,8 @@ enum {
 	OPT_LOG_PATH,
 	OPT_PRINT_DEFAULT,
 	OPT_IO_BATCH,
+	OPT_IO_BUFFERS,
+	OPT_IO_BUFFER_SIZE,
 	OPT_IGNORED_ARG,
 	OPT_IGNORED_FLAG,
 };
@@ -39,6 +41,8 @@ static const struct option longopts[] = {
     {"help", no_argument, NULL, 'h'},
     {"print-default-config", no_argument, NULL, OPT_PRINT_DEFAULT},
     {"io-batch-wait-us", required_argument, NULL, OPT_IO_BATCH},
+    {"io-buffers", required_argument, NULL, OPT_IO_BUFFERS},
+    {"io-buffer-size", required_argument, NULL, OPT_IO_BUFFER_SIZE},
     /* Envoy flags that have no meaning here; accepted so manifests need no edits. */
     {"base-id", required_argument, NULL, OPT_IGNORED_ARG},
     {"restart-epoch", required_argument, NULL, OPT_IGNORED_ARG},
@@ -149,6 +153,27 @@ int rw_options_parse(int argc, char **argv, struct rw_options *o, char *err, siz
 			}
 			o->io_batch_wait_us = (uint32_t)v;
 			break;
+		case OPT_IO_BUFFERS:
+			/* The kernel wants a power of two, at most 32768 entries. */
+			if (parse_uint(optarg, 32768, &v) || v == 0 || (v & (v - 1))) {
+				snprintf(err, errlen,
+				         "--io-buffers: expected a power of two from 1 to 32768, "
+				         "got '%s'",
+				         optarg);
+				return -EINVAL;
+			}
+			o->io_buffers = (uint32_t)v;
+			break;
+		case OPT_IO_BUFFER_SIZE:
+			if (parse_uint(optarg, 16u << 20, &v) || v < 1024) {
+				snprintf(
+				    err, errlen,
+				    "--io-buffer-size: expected 1024 to 16777216 bytes, got '%s'",
+				    optarg);
+				return -EINVAL;
+			}
+			o->io_buffer_size = (uint32_t)v;
+			break;
 		case OPT_VERSION:
 			o->show_version = true;
 			break;
@@ -203,6 +228,9 @@ void rw_options_usage(const char *argv0)
 	       "      --io-batch-wait-us N a busy worker waits up to N us to collect a batch of\n"
 	       "                           completions per system call (default %d; 0: never;\n"
 	       "                           needs Linux 6.12+, ignored before)\n"
+	       "      --io-buffers N       receive buffers in each worker's provided-buffer ring\n"
+	       "                           (power of two, default 1024)\n"
+	       "      --io-buffer-size B   size of each receive buffer (default 32768)\n"
 	       "      --print-default-config  print the embedded default config and exit\n"
 	       "      --version            print the version and exit\n"
 	       "  -h, --help               this text\n"

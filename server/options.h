@@ -25,6 +25,8 @@ struct rw_options {
 	const char *log_path;
 	uint64_t drain_time_s;
 	uint32_t io_batch_wait_us;
+	uint32_t io_buffers;     /* 0: the engine's default */
+	uint32_t io_buffer_size; /* 0: the engine's default */
 	bool show_version;
 	bool show_help;
 	bool print_default_config;

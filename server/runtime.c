@@ -197,7 +197,9 @@ static int worker_setup(struct worker_rt *w)
 {
 	struct server *s = w->srv;
 	struct rw_engine_options eo = {.worker_id = w->id,
-	                               .batch_wait_us = s->opt->io_batch_wait_us};
+	                               .batch_wait_us = s->opt->io_batch_wait_us,
+	                               .buf_entries = s->opt->io_buffers,
+	                               .buf_size = s->opt->io_buffer_size};
 	size_t i;
 	int r;
 
