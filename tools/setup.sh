@@ -13,7 +13,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
 jobs=$(nproc 2>/dev/null || echo 2)
 
-run_pkgs=(build-essential cmake pkg-config liburing-dev libyaml-dev netcat-openbsd curl)
+run_pkgs=(build-essential cmake pkg-config liburing-dev libyaml-dev libpcre2-dev libc-ares-dev netcat-openbsd curl)
 test_pkgs=(clang llvm libclang-rt-14-dev libcmocka-dev python3 iproute2 procps)
 
 as_root() {
