@@ -18,14 +18,8 @@
 
 extern uint64_t h1t_seed;
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed (seed %llu)\n", __FILE__,         \
-			        __LINE__, #cond, (unsigned long long)h1t_seed);                    \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#define RW_CHECK_NOTE() fprintf(stderr, "(seed %llu)\n", (unsigned long long)h1t_seed)
+#include "tests/unit/check.h"
 
 #define H1T_OUT_MAX (1 << 17)
 
