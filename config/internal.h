@@ -76,9 +76,10 @@ void rw__config_arena_free(struct rw__arena *arena);
 
 /* A cross-check that can only run when the whole document is known. */
 struct rw__cluster_ref {
-	char *path; /* YAML path of the tcp_proxy "cluster" value */
+	char *path; /* YAML path of the "cluster" (or weighted cluster "name") value */
 	unsigned line, col;
 	const char *cluster; /* borrowed from the filter it came from */
+	const char *what;    /* "tcp_proxy cluster", "route cluster", ... for the message */
 };
 
 /* Set of byte strings, used for duplicate-name and duplicate-address checks. */
@@ -101,6 +102,15 @@ struct rw__ctx {
 	struct rw__set listener_names, listener_addrs, cluster_names;
 	struct rw__cluster_ref *refs;
 	size_t n_refs, cap_refs;
+	/* The route config being walked: direct_response bodies are bounded by it. */
+	uint32_t max_direct_body;
+	/* The first HttpConnectionManager's "@type", for the gate in bootstrap.c. */
+	struct {
+		bool seen;
+		unsigned line, col;
+		char path[RW__PATH_MAX];
+		char type[192];
+	} http_gate;
 };
 
 /* A node's walker: fills obj from value.  Returns 0 or a negative errno after rw__fail(). */
@@ -186,8 +196,20 @@ char *rw__strdup(const char *s);
 /* Grow *array (of elem-sized items) to hold at least want items; -ENOMEM on failure. */
 int rw__grow(void **array, size_t *cap, size_t want, size_t elem);
 
+/*
+ * Test hook: the HTTP data path does not exist yet, so a document with an
+ * HttpConnectionManager is fully checked and then refused (bootstrap.c) unless a unit test
+ * sets this to see the parsed structs.  Default false.  Remove with the gate.
+ */
+extern bool rw__config_http_enabled;
+
 /* values.c: scalar conversions.  Each reports its own error against node. */
 int rw__get_string(struct rw__ctx *ctx, const struct rw__node *node, char **out);
+/* true/false (also quoted, as protobuf's JSON parser accepts). */
+int rw__get_bool(struct rw__ctx *ctx, const struct rw__node *node, bool *out);
+/* An unsigned integer in min..max, failing with "<what> must be in min..max". */
+int rw__get_uint_range(struct rw__ctx *ctx, const struct rw__node *node, const char *what,
+                       uint64_t min, uint64_t max, uint64_t *out);
 int rw__get_uint(struct rw__ctx *ctx, const struct rw__node *node, uint64_t max, uint64_t *out);
 int rw__get_duration_ms(struct rw__ctx *ctx, const struct rw__node *node, uint64_t *out);
 /* Parse an Envoy core.v3.Address (only socket_address).  min_port is 0 or 1. */
@@ -208,5 +230,74 @@ int rw__walk_cluster(struct rw__ctx *ctx, const struct rw__node *item, size_t in
 
 void rw__listener_free(struct rw_config_listener *listener);
 void rw__cluster_free(struct rw_config_cluster *cluster);
+
+/*
+ * Remember that the value of map[key] names a cluster, to check once every cluster is known
+ * (bootstrap.c).  what names the reference in the error ("route cluster").  cluster is
+ * borrowed and must live as long as the config.
+ */
+int rw__remember_cluster_ref(struct rw__ctx *ctx, const struct rw__node *map, const char *key,
+                             const char *cluster, const char *what);
+
+/*
+ * A protobuf oneof: at most one of names[] may be set in map (a null value is unset).
+ * Returns the index of the one set, -1 if none, or a negative errno after failing at the
+ * second one.  Errors on none are the caller's, as Envoy's wording differs per message.
+ */
+int rw__oneof(struct rw__ctx *ctx, const struct rw__node *map, const char *const *names,
+              size_t n_names, int *which);
+
+/* http.c: extensions.filters.network.http_connection_manager.v3.HttpConnectionManager. */
+int rw__walk_hcm(struct rw__ctx *ctx, const struct rw__node *any, struct rw_config_hcm *hcm);
+void rw__hcm_free(struct rw_config_hcm *hcm);
+/* An upgrade_configs[] list (HCM or, with route_level, RouteAction) into *out. */
+int rw__walk_upgrades(struct rw__ctx *ctx, const struct rw__node *seq,
+                      struct rw_config_upgrade **out, size_t *n, bool route_level);
+void rw__upgrades_free(struct rw_config_upgrade *upgrades, size_t n);
+
+/* route.c: RouteConfiguration, VirtualHost, Route. */
+int rw__walk_route_config(struct rw__ctx *ctx, const struct rw__node *map,
+                          struct rw_config_route_config *rc);
+void rw__route_config_free(struct rw_config_route_config *rc);
+
+/* route_match.c: RouteMatch and its header / query parameter / string matchers. */
+int rw__walk_route_match(struct rw__ctx *ctx, const struct rw__node *map,
+                         struct rw_config_route_match *m);
+void rw__route_match_free(struct rw_config_route_match *m);
+
+/* route_action.c: RouteAction, RedirectAction, DirectResponseAction. */
+int rw__walk_route_action(struct rw__ctx *ctx, const struct rw__node *map,
+                          struct rw_config_route_action *a);
+int rw__walk_redirect(struct rw__ctx *ctx, const struct rw__node *map,
+                      struct rw_config_redirect *r);
+int rw__walk_direct_response(struct rw__ctx *ctx, const struct rw__node *map,
+                             struct rw_config_direct_response *d);
+void rw__route_action_free(struct rw_config_route_action *a);
+void rw__redirect_free(struct rw_config_redirect *r);
+
+/*
+ * headers.c: header names and HeaderValueOption lists.  The four *_headers_to_add/remove
+ * fields appear in four messages; their tables list them with RW__HEADER_MUTATION_FIELDS
+ * (so typos and duplicates are caught by the table walk) and the walker then parses them
+ * in a second step with rw__walk_header_mutations().
+ */
+#define RW__HEADER_MUTATION_FIELDS                                                                 \
+	RW__IGNORED("request_headers_to_add"), RW__IGNORED("request_headers_to_remove"),           \
+	    RW__IGNORED("response_headers_to_add"), RW__IGNORED("response_headers_to_remove")
+int rw__walk_header_mutations(struct rw__ctx *ctx, const struct rw__node *map,
+                              struct rw_config_header_mutations *hm);
+void rw__header_mutations_free(struct rw_config_header_mutations *hm);
+/* A header name: a non-empty token, stored lowercased. */
+int rw__get_header_name(struct rw__ctx *ctx, const struct rw__node *node, char **out);
+
+/* regex.c: compile-check a pattern (PCRE2 standing in for RE2); captures may be NULL. */
+int rw__check_regex(struct rw__ctx *ctx, const struct rw__node *node, const char *pattern,
+                    uint32_t *captures);
+/* type.matcher.v3.RegexMatcher {regex, google_re2}: the checked pattern into *pattern. */
+int rw__get_regex_matcher(struct rw__ctx *ctx, const struct rw__node *map, char **pattern,
+                          uint32_t *captures);
+/* A RegexMatchAndSubstitute {pattern, substitution}: both required, \N checked. */
+int rw__get_regex_substitute(struct rw__ctx *ctx, const struct rw__node *map, char **pattern,
+                             char **substitution);
 
 #endif

@@ -16,6 +16,7 @@
 
 #define TCP_PROXY_TYPE "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy"
 #define ECHO_TYPE      "envoy.extensions.filters.network.echo.v3.Echo"
+#define HCM_TYPE       "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 
 /* Echo has no fields: only "@type" may appear. */
 static const struct rw__field echo_fields[] = {
@@ -59,29 +60,6 @@ static const struct rw__field tcp_proxy_fields[] = {
     RW__UNSUPPORTED("proxy_protocol_tlvs"),
 };
 
-/* tcp_proxy.cluster can only be checked once every cluster is known: remember where it was. */
-static int remember_cluster_ref(struct rw__ctx *ctx, const struct rw__node *value,
-                                const char *cluster)
-{
-	struct rw__cluster_ref *ref;
-	size_t saved;
-	int rc = rw__grow((void **)&ctx->refs, &ctx->cap_refs, ctx->n_refs + 1, sizeof(*ctx->refs));
-
-	if (rc)
-		return rw__fail_oom(ctx);
-	ref = &ctx->refs[ctx->n_refs];
-	saved = rw__path_key(ctx, "cluster", 7);
-	ref->path = rw__strdup(ctx->path);
-	rw__path_pop(ctx, saved);
-	if (!ref->path)
-		return rw__fail_oom(ctx);
-	ref->line = value->line;
-	ref->col = value->col;
-	ref->cluster = cluster;
-	ctx->n_refs++;
-	return 0;
-}
-
 static int walk_tcp_proxy(struct rw__ctx *ctx, const struct rw__node *any,
                           struct rw_config_tcp_proxy *tp)
 {
@@ -105,7 +83,8 @@ static int walk_tcp_proxy(struct rw__ctx *ctx, const struct rw__node *any,
 		return rw__fail(ctx, rw__map_get(any, "cluster", false),
 		                "cluster must not be empty");
 	}
-	return remember_cluster_ref(ctx, rw__map_get(any, "cluster", false), tp->cluster);
+	/* tcp_proxy.cluster can only be checked once every cluster is known. */
+	return rw__remember_cluster_ref(ctx, any, "cluster", tp->cluster, "tcp_proxy cluster");
 }
 
 /* Does this look like one of Envoy's own message types (so "not supported", not "unknown")? */
@@ -143,6 +122,20 @@ static int filter_typed_config(struct rw__ctx *ctx, const struct rw__node *v, vo
 		f->kind = RW_CONFIG_FILTER_TCP_PROXY;
 		return walk_tcp_proxy(ctx, v, &f->u.tcp_proxy);
 	}
+	if (strcmp(slash + 1, HCM_TYPE) == 0) {
+		/* Remembered for the HTTP gate in bootstrap.c, checked when all else passed. */
+		if (!ctx->http_gate.seen) {
+			ctx->http_gate.seen = true;
+			ctx->http_gate.line = type->line;
+			ctx->http_gate.col = type->col;
+			memcpy(ctx->http_gate.path, ctx->path, sizeof(ctx->path));
+			rw__escape(ctx->http_gate.type, sizeof(ctx->http_gate.type), type->u.s.text,
+			           type->n);
+		}
+		rw__path_pop(ctx, saved);
+		f->kind = RW_CONFIG_FILTER_HTTP_CONNECTION_MANAGER;
+		return rw__walk_hcm(ctx, v, &f->u.hcm);
+	}
 	if (strcmp(slash + 1, ECHO_TYPE) == 0) {
 		rw__path_pop(ctx, saved);
 		f->kind = RW_CONFIG_FILTER_ECHO;
@@ -175,8 +168,11 @@ static int walk_filter(struct rw__ctx *ctx, const struct rw__node *item, size_t 
 	if (!f->kind)
 		return rw__fail(ctx, item, "missing required field 'typed_config'");
 	if (index + 1 != chain->n_filters)
-		return rw__fail(ctx, item, "%s is a terminal filter and must be the last in its chain",
-		                f->kind == RW_CONFIG_FILTER_TCP_PROXY ? "tcp_proxy" : "echo");
+		return rw__fail(ctx, item,
+		                "%s is a terminal filter and must be the last in its chain",
+		                f->kind == RW_CONFIG_FILTER_TCP_PROXY ? "tcp_proxy"
+		                : f->kind == RW_CONFIG_FILTER_ECHO    ? "echo"
+		                                                      : "http_connection_manager");
 	return 0;
 }
 
@@ -363,6 +359,8 @@ void rw__listener_free(struct rw_config_listener *l)
 				free(f->u.tcp_proxy.stat_prefix);
 				free(f->u.tcp_proxy.cluster);
 			}
+			if (f->kind == RW_CONFIG_FILTER_HTTP_CONNECTION_MANAGER)
+				rw__hcm_free(&f->u.hcm);
 		}
 		free(chain->filters);
 	}

@@ -290,3 +290,33 @@ int rw__get_address(struct rw__ctx *ctx, const struct rw__node *node, unsigned m
 		return rw__fail(ctx, node, "missing required field 'socket_address'");
 	return 0;
 }
+
+int rw__get_bool(struct rw__ctx *ctx, const struct rw__node *node, bool *out)
+{
+	const char *t = node->u.s.text;
+
+	if (node->kind != RW__NODE_SCALAR)
+		return rw__fail(ctx, node, "expected true or false");
+	if (strcmp(t, "true") == 0 || strcmp(t, "True") == 0 || strcmp(t, "TRUE") == 0)
+		*out = true;
+	else if (strcmp(t, "false") == 0 || strcmp(t, "False") == 0 || strcmp(t, "FALSE") == 0)
+		*out = false;
+	else
+		return rw__fail(ctx, node, "expected true or false");
+	return 0;
+}
+
+int rw__get_uint_range(struct rw__ctx *ctx, const struct rw__node *node, const char *what,
+                       uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v;
+	int rc = rw__get_uint(ctx, node, UINT64_MAX, &v);
+
+	if (rc)
+		return rc;
+	if (v < min || v > max)
+		return rw__fail(ctx, node, "%s must be in %llu..%llu", what,
+		                (unsigned long long)min, (unsigned long long)max);
+	*out = v;
+	return 0;
+}

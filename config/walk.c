@@ -205,12 +205,19 @@ bool rw__is_null(const struct rw__node *node)
  */
 static bool name_matches(const char *field, const char *key, size_t len)
 {
+	bool camel = memchr(key, '_', len) == NULL;
 	size_t i = 0;
 
 	for (const char *f = field; *f; f++) {
 		if (i >= len)
 			return false;
 		if (f[0] == '_' && f[1] >= 'a' && f[1] <= 'z' && key[i] == f[1] - 'a' + 'A') {
+			f++;
+			i++;
+			continue;
+		}
+		/* "accept_http_10" is "acceptHttp10" in JSON: the '_' goes, the digit stays. */
+		if (camel && f[0] == '_' && f[1] >= '0' && f[1] <= '9' && key[i] == f[1]) {
 			f++;
 			i++;
 			continue;
@@ -432,5 +439,28 @@ int rw__alloc_items(struct rw__ctx *ctx, const struct rw__node *seq, size_t elem
 	if (!*out)
 		return rw__fail_oom(ctx);
 	*n = seq->n;
+	return 0;
+}
+
+int rw__oneof(struct rw__ctx *ctx, const struct rw__node *map, const char *const *names,
+              size_t n_names, int *which)
+{
+	*which = -1;
+	if (map->kind != RW__NODE_MAP)
+		return rw__fail(ctx, map, "expected a mapping");
+	for (const struct rw__node_link *l = map->u.first; l; l = l->next) {
+		if (rw__is_null(l->value))
+			continue;
+		for (size_t i = 0; i < n_names; i++) {
+			if (!rw__key_is(l->node, names[i]))
+				continue;
+			if (*which >= 0 && (size_t)*which != i) {
+				rw__path_key(ctx, l->node->u.s.text, l->node->n);
+				return rw__fail(ctx, l->node, "'%s' and '%s' cannot both be set",
+				                names[*which], names[i]);
+			}
+			*which = (int)i;
+		}
+	}
 	return 0;
 }

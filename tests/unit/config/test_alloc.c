@@ -10,14 +10,17 @@
 #include "config/config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tests/unit/check.h"
 
-/* config/'s failmalloc hook (config/internal.h); only tests touch it. */
+/* config/'s failmalloc and HTTP gate hooks (config/internal.h); only tests touch them. */
 extern unsigned long rw__config_fail_alloc_after;
+extern bool rw__config_http_enabled;
 
 /* Both a good and a bad document: error paths must clean up after a failure, too. */
 static const char bad_doc[] =
@@ -31,6 +34,23 @@ static const char bad_doc[] =
     "  clusters: [{name: c, load_assignment: {endpoints: [{lb_endpoints: "
     "[{endpoint: {address: {socket_address: {address: \"::1\", port_value: "
     "2}}}}]}]}}]\n";
+
+/* An HCM whose weighted cluster is missing: fails late, after regexes and headers. */
+static const char bad_hcm_doc[] =
+    "static_resources:\n"
+    "  clusters: [{name: c}]\n"
+    "  listeners:\n"
+    "  - address: {socket_address: {address: 127.0.0.1, port_value: 1}}\n"
+    "    filter_chains: [{filters: [{name: h, typed_config: {\"@type\": "
+    "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."
+    "HttpConnectionManager, stat_prefix: s, http_filters: [{name: r, typed_config: {\"@type\": "
+    "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}], route_config: "
+    "{request_headers_to_add: [{header: {key: X-A, value: \"%HOSTNAME%\"}}], virtual_hosts: "
+    "[{name: v, domains: [a, \"*.b\"], routes: [{match: {safe_regex: {regex: \"^/(x)$\"}, "
+    "headers: [{name: h, string_match: {prefix: p}}]}, route: {cluster: c, regex_rewrite: "
+    "{pattern: {regex: \"(a)\"}, substitution: \"\\\\1\"}}}, {match: {prefix: /}, route: "
+    "{weighted_clusters: {clusters: [{name: c, weight: 1}, {name: gone, weight: 1}]}}}]}]}}}]}]"
+    "\n";
 
 static size_t exhaust(const char *text, size_t len, int want_rc)
 {
@@ -75,18 +95,26 @@ static char *read_all(const char *path, size_t *len)
 
 int main(void)
 {
-	static const char *const files[] = {RW_CONFIG_TEST_DATA "/tcp_proxy.yaml",
-	                                    RW_CONFIG_TEST_DATA "/tcp_proxy.json"};
-	size_t total = 0;
+	static const char *const files[] = {"tcp_proxy.yaml", "tcp_proxy.json", "hcm.yaml",
+	                                    "hcm.json"};
+	size_t total = 0, len;
+	char *text;
 
-	for (size_t i = 0; i < 2; i++) {
-		size_t len;
-		char *text = read_all(files[i], &len);
-
+	/* hcm.yaml's direct_response body filename is relative to the data directory. */
+	CHECK(chdir(RW_CONFIG_TEST_DATA) == 0);
+	rw__config_http_enabled = true;
+	for (size_t i = 0; i < 4; i++) {
+		text = read_all(files[i], &len);
 		total += exhaust(text, len, 0);
 		free(text);
 	}
 	total += exhaust(bad_doc, strlen(bad_doc), -EINVAL);
+	total += exhaust(bad_hcm_doc, strlen(bad_hcm_doc), -EINVAL);
+	/* The HTTP gate fails a load that succeeded in every other respect. */
+	rw__config_http_enabled = false;
+	text = read_all("hcm.yaml", &len);
+	total += exhaust(text, len, -EINVAL);
+	free(text);
 	printf("config alloc: %zu injected failures ok\n", total);
 	return 0;
 }
