@@ -170,7 +170,8 @@ static void test_random_round_trip(void)
 			else if (i == 1 && chunked)
 				strcpy(names[i], "Transfer-Encoding");
 			else
-				sprintf(names[i], "X-%zu-%c", i, (char)('a' + h1t_rng() % 26));
+				snprintf(names[i], sizeof(names[i]), "X-%zu-%c", i,
+				         (char)('a' + h1t_rng() % 26));
 			if (i == 1 && chunked) {
 				strcpy(values[i], "chunked");
 				vl = 7;
