@@ -153,7 +153,7 @@ static void test_random_round_trip(void)
 {
 	for (int iter = 0; iter < 300; iter++) {
 		struct rw_h1_field f[8];
-		char names[8][24], values[8][40], expect[8192];
+		char names[8][32], values[8][40], expect[8192];
 		struct rw_chain out = {0};
 		bool chunked = h1t_rng() % 2;
 		size_t nf = 1 + (size_t)chunked + h1t_rng() % 7, len, el, ncuts = 0, cuts[2048];
