@@ -8,6 +8,16 @@
  *   bulk  upload (default): every connection sends --bytes of the pattern, half-closes, and
  *         checks the 8-byte count a `rw-upstream --mode sink` returns. download: reads from a
  *         `--mode source` upstream until EOF (--verify checks the pattern). Reports bytes/s.
+ *   http  closed-loop HTTP/1.1 keep-alive: every connection sends "GET --path" with "Host:
+ *         --host", reads the whole response (status line, headers, a Content-Length, chunked
+ *         or read-until-close body), records the time, repeats. A response with "Connection:
+ *         close" (or a body that ends at EOF) ends the connection and a new one is opened.
+ *         Non-2xx responses count as errors ("status") as well as in status_counts.
+ *   idle  opens --connections keep-alive HTTP connections (at most 256 setting up at once),
+ *         does one GET on each so the proxy holds a fully set-up client connection and its
+ *         upstream connection, prints "ready" on stdout once every connection is established
+ *         (or failed), holds them idle for --hold seconds (or until SIGTERM), then closes.
+ *         A proxy that closes or writes on an idle connection is an error.
  *
  * Latency uses a log-linear histogram (64 sub-buckets per power of two, <= 1.6% error, ns
  * resolution), so recording a sample is a shift and an increment.
@@ -33,7 +43,16 @@
 /* After the deadline, in-flight work gets this long to finish before it counts as an error. */
 #define GRACE_NS (5ULL * 1000000000ULL)
 
-enum mode { MODE_RR, MODE_BULK };
+enum mode { MODE_RR, MODE_BULK, MODE_HTTP, MODE_IDLE };
+
+/* http/idle: at most this many connections set up (connect + first request) at once, so 10k
+ * connects do not overflow a proxy's accept queue. */
+#define IDLE_WINDOW 256
+/* http/idle: response bytes buffered per connection (heads must fit) */
+#define RESP_BUF_SIZE (RW_TOOL_HTTP_HEAD_MAX + 16384)
+/* http/idle: longest chunk-size or trailer line accepted */
+#define CHUNK_LINE_MAX 1024
+#define STATUS_MAX     600
 
 /* Why a connection failed; counted per kind so a report tells a refused connect from a proxy
  * that resets or truncates. */
@@ -43,11 +62,12 @@ enum failure {
 	FAIL_IO,       /* send/recv error such as ECONNRESET */
 	FAIL_PROTOCOL, /* wrong byte count or pattern */
 	FAIL_TIMEOUT,  /* still busy when the grace period ended */
+	FAIL_STATUS,   /* http: a response that was not 2xx (the connection goes on) */
 	FAIL_KINDS,
 };
 
-static const char *const failure_names[FAIL_KINDS] = {"connect", "eof", "io", "protocol",
-                                                      "timeout"};
+static const char *const failure_names[FAIL_KINDS] = {"connect",  "eof",     "io",
+                                                      "protocol", "timeout", "status"};
 
 enum conn_state {
 	CONNECTING,
@@ -56,7 +76,21 @@ enum conn_state {
 	UP_SENDING,   /* bulk upload: writing the body */
 	UP_COUNT,     /* bulk upload: half-closed, reading the sink's 8-byte count */
 	DOWN_READING, /* bulk download: reading until EOF */
+	H_SENDING,    /* http: request partly written */
+	H_READING,    /* http: reading the response */
+	IDLE_HOLD,    /* idle: established, held open */
 	DONE,
+};
+
+/* http: where the response parser is */
+enum resp_state {
+	RS_HEAD,       /* status line and headers */
+	RS_BODY_LEN,   /* Content-Length body: body_left bytes to go */
+	RS_CHUNK_SIZE, /* chunked: a chunk-size line */
+	RS_CHUNK_DATA, /* chunked: body_left bytes of chunk data */
+	RS_CHUNK_CRLF, /* chunked: the CRLF after chunk data */
+	RS_TRAILERS,   /* chunked: trailer lines up to the empty line */
+	RS_BODY_EOF,   /* no length: the body ends when the server closes */
 };
 
 struct conn {
@@ -68,6 +102,14 @@ struct conn {
 	                       * bulk: bytes sent or received */
 	uint8_t count_buf[8]; /* bulk upload: the sink's count reply */
 	unsigned count_len;
+	/* http/idle */
+	char *rbuf; /* response bytes not parsed yet (heap) */
+	size_t rlen;
+	enum resp_state rstate;
+	uint64_t body_left;
+	int status;
+	bool resp_close;  /* the server will close after this response */
+	bool reconnected; /* CONNECTING again after a server-side close */
 };
 
 struct histogram {
@@ -99,6 +141,18 @@ static struct {
 	unsigned live;
 	uint64_t last_done_ns;
 	struct histogram hist;
+	/* http/idle */
+	const char *path;
+	const char *host;
+	char *request;
+	size_t request_len;
+	uint64_t reconnects;
+	uint64_t status_counts[STATUS_MAX];
+	double hold;
+	unsigned next_open;   /* idle: next connection to open */
+	unsigned setting_up;  /* idle: connections opened but not yet established */
+	unsigned established; /* idle: connections that got their response */
+	unsigned idle_failed; /* idle: connections that failed during set-up */
 } g;
 
 static uint8_t scratch[CHUNK_SIZE];
@@ -108,9 +162,10 @@ static void usage(void)
 {
 	fprintf(
 	    stderr,
-	    "usage: rw-loadgen --target ADDR:PORT --mode rr|bulk [--connections N]\n"
+	    "usage: rw-loadgen --target ADDR:PORT --mode rr|bulk|http|idle [--connections N]\n"
 	    "                  [--duration SECONDS] [--requests N] [--req-size N] [--resp-size N]\n"
-	    "                  [--bytes N] [--direction upload|download] [--verify]\n");
+	    "                  [--bytes N] [--direction upload|download] [--verify]\n"
+	    "                  [--path /PATH] [--host HOST] [--hold SECONDS]\n");
 	exit(2);
 }
 
@@ -179,6 +234,8 @@ static void conn_close(struct conn *c)
 		close(c->fd);
 	c->fd = -1;
 	c->state = DONE;
+	free(c->rbuf);
+	c->rbuf = NULL;
 	g.live--;
 }
 
@@ -197,6 +254,10 @@ static void conn_fail(struct conn *c, enum failure kind, int err, const char *wh
 {
 	if (c->state == DONE)
 		return;
+	if (g.mode == MODE_IDLE && c->state != IDLE_HOLD) {
+		g.setting_up--;
+		g.idle_failed++;
+	}
 	g.errors++;
 	g.errors_by_kind[kind]++;
 	if (!g.reported_first_error) {
@@ -363,6 +424,304 @@ static void download_read(struct conn *c)
 	}
 }
 
+/* ---- http / idle --------------------------------------------------------------------------- */
+
+static void h_send(struct conn *c);
+
+static void h_start(struct conn *c)
+{
+	if (g.mode == MODE_HTTP && (g.stopping || (g.request_cap && g.issued >= g.request_cap))) {
+		conn_done(c);
+		return;
+	}
+	g.issued++;
+	c->off = 0;
+	c->rlen = 0;
+	c->rstate = RS_HEAD;
+	c->started_ns = rw_tool_now_ns();
+	h_send(c);
+}
+
+static void h_send(struct conn *c)
+{
+	while (c->off < g.request_len) {
+		ssize_t n = send(c->fd, g.request + c->off, g.request_len - c->off, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (is_transient(errno)) {
+				c->state = H_SENDING;
+				set_events(c, EPOLLOUT);
+				return;
+			}
+			conn_fail(c, FAIL_IO, errno, "send request");
+			return;
+		}
+		c->off += (uint64_t)n;
+	}
+	c->state = H_READING;
+	set_events(c, EPOLLIN);
+}
+
+/* Open a connection (again). Returns false when it failed (already counted). */
+static bool h_connect(struct conn *c)
+{
+	struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = c};
+
+	c->fd = rw_tool_connect(&g.target);
+	c->state = CONNECTING;
+	c->events = EPOLLOUT;
+	if (!c->rbuf)
+		c->rbuf = malloc(RESP_BUF_SIZE);
+	if (!c->rbuf) {
+		conn_fail(c, FAIL_CONNECT, ENOMEM, "malloc");
+		return false;
+	}
+	if (c->fd < 0) {
+		conn_fail(c, FAIL_CONNECT, -c->fd, "connect");
+		return false;
+	}
+	if (epoll_ctl(g.epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+		conn_fail(c, FAIL_CONNECT, errno, "epoll_ctl");
+		return false;
+	}
+	return true;
+}
+
+/* The server ends the connection after a response: open a new one and go on. */
+static void h_reconnect(struct conn *c)
+{
+	if (g.stopping || (g.request_cap && g.issued >= g.request_cap)) {
+		conn_done(c);
+		return;
+	}
+	close(c->fd);
+	c->fd = -1;
+	g.reconnects++;
+	c->reconnected = true;
+	h_connect(c);
+}
+
+/* Parse what is buffered. Returns 1 when the response is complete, 0 when more bytes are
+ * needed, -1 on a protocol error. The unparsed tail stays at the start of rbuf. */
+static int h_parse(struct conn *c)
+{
+	size_t pos = 0;
+
+	for (;;) {
+		size_t avail = c->rlen - pos;
+		const char *p = c->rbuf + pos;
+		const char *nl;
+
+		switch (c->rstate) {
+		case RS_HEAD: {
+			struct rw_tool_http_head h;
+			int r = rw_tool_http_parse_head(p, avail, true, &h);
+
+			if (r < 0)
+				return -1;
+			if (r == 0)
+				goto need_more;
+			pos += h.head_len;
+			if (h.status == 101)
+				return -1;
+			if (h.status < 200)
+				continue; /* informational: the real response follows */
+			c->status = h.status;
+			c->resp_close =
+			    h.conn_close || (h.version_minor == 0 && !h.conn_keep_alive);
+			if (h.status == 204 || h.status == 304) {
+				goto complete;
+			} else if (h.chunked) {
+				c->rstate = RS_CHUNK_SIZE;
+			} else if (h.transfer_encoding || h.content_length < 0) {
+				c->rstate = RS_BODY_EOF;
+				c->resp_close = true;
+			} else {
+				c->body_left = (uint64_t)h.content_length;
+				c->rstate = RS_BODY_LEN;
+				if (c->body_left == 0)
+					goto complete;
+			}
+			break;
+		}
+		case RS_BODY_LEN:
+		case RS_CHUNK_DATA: {
+			size_t take = avail < c->body_left ? avail : (size_t)c->body_left;
+
+			pos += take;
+			c->body_left -= take;
+			if (c->body_left > 0)
+				goto need_more;
+			if (c->rstate == RS_BODY_LEN)
+				goto complete;
+			c->rstate = RS_CHUNK_CRLF;
+			break;
+		}
+		case RS_CHUNK_CRLF:
+			if (avail < 2)
+				goto need_more;
+			if (p[0] != '\r' || p[1] != '\n')
+				return -1;
+			pos += 2;
+			c->rstate = RS_CHUNK_SIZE;
+			break;
+		case RS_CHUNK_SIZE: {
+			uint64_t size = 0;
+			size_t i = 0, line;
+
+			nl = memchr(p, '\n', avail);
+			if (!nl)
+				goto line_more;
+			line = (size_t)(nl - p);
+			if (line == 0 || p[line - 1] != '\r')
+				return -1;
+			for (; i < line - 1 && i < 16; i++) {
+				char ch = p[i];
+				unsigned digit;
+
+				if (ch >= '0' && ch <= '9')
+					digit = (unsigned)(ch - '0');
+				else if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f')
+					digit = (unsigned)((ch | 0x20) - 'a' + 10);
+				else
+					break;
+				size = size << 4 | digit;
+			}
+			/* at least one hex digit, then CR or a chunk extension */
+			if (i == 0 || (i < line - 1 && p[i] != ';' && p[i] != ' ' && p[i] != '\t'))
+				return -1;
+			pos += line + 1;
+			c->body_left = size;
+			c->rstate = size ? RS_CHUNK_DATA : RS_TRAILERS;
+			break;
+		}
+		case RS_TRAILERS: {
+			size_t line;
+
+			nl = memchr(p, '\n', avail);
+			if (!nl)
+				goto line_more;
+			line = (size_t)(nl - p);
+			if (line == 0 || p[line - 1] != '\r')
+				return -1;
+			pos += line + 1;
+			if (line == 1)
+				goto complete;
+			break;
+		}
+		case RS_BODY_EOF:
+			pos = c->rlen; /* completes at EOF */
+			goto need_more;
+		}
+	}
+line_more:
+	if (c->rlen - pos > CHUNK_LINE_MAX)
+		return -1;
+need_more:
+	memmove(c->rbuf, c->rbuf + pos, c->rlen - pos);
+	c->rlen -= pos;
+	return 0;
+complete:
+	/* Closed loop: nothing may follow the response we asked for. */
+	if (pos != c->rlen)
+		return -1;
+	c->rlen = 0;
+	return 1;
+}
+
+static void h_response_done(struct conn *c)
+{
+	hist_record(&g.hist, rw_tool_now_ns() - c->started_ns);
+	g.completed++;
+	if (c->status >= 100 && c->status < STATUS_MAX)
+		g.status_counts[c->status]++;
+	if (c->status / 100 != 2) {
+		g.errors++;
+		g.errors_by_kind[FAIL_STATUS]++;
+		if (!g.reported_first_error) {
+			g.reported_first_error = true;
+			fprintf(stderr, "rw-loadgen: first error (status): HTTP %d\n", c->status);
+		}
+	}
+	if (g.mode == MODE_IDLE) {
+		if (c->resp_close) {
+			conn_fail(c, FAIL_EOF, 0,
+			          "the server closes the connection after the "
+			          "response; it cannot be held idle");
+			return;
+		}
+		g.setting_up--;
+		g.established++;
+		c->state = IDLE_HOLD;
+		free(c->rbuf);
+		c->rbuf = NULL;
+		set_events(c, EPOLLIN);
+		return;
+	}
+	if (c->resp_close)
+		h_reconnect(c);
+	else
+		h_start(c);
+}
+
+static void h_receive(struct conn *c)
+{
+	for (int i = 0; i < IO_BURST; i++) {
+		ssize_t n = recv(c->fd, c->rbuf + c->rlen, RESP_BUF_SIZE - c->rlen, 0);
+		int r;
+
+		if (n == 0) {
+			if (c->rstate == RS_BODY_EOF)
+				h_response_done(c);
+			else
+				conn_fail(c, FAIL_EOF, 0,
+				          "connection closed while waiting for a response");
+			return;
+		}
+		if (n < 0) {
+			if (!is_transient(errno))
+				conn_fail(c, FAIL_IO, errno, "recv response");
+			return;
+		}
+		c->rlen += (size_t)n;
+		r = h_parse(c);
+		if (r < 0) {
+			conn_fail(c, FAIL_PROTOCOL, 0, "malformed or unexpected response bytes");
+			return;
+		}
+		if (r > 0) {
+			h_response_done(c);
+			return;
+		}
+	}
+}
+
+/* idle: anything on a held connection is wrong: the proxy closed it or sent bytes. */
+static void idle_event(struct conn *c)
+{
+	char byte;
+	ssize_t n = recv(c->fd, &byte, 1, 0);
+
+	if (n == 0)
+		conn_fail(c, FAIL_EOF, 0, "the proxy closed an idle keep-alive connection");
+	else if (n > 0)
+		conn_fail(c, FAIL_PROTOCOL, 0, "bytes arrived on an idle connection");
+	else if (!is_transient(errno))
+		conn_fail(c, FAIL_IO, errno, "idle connection");
+}
+
+/* idle: keep IDLE_WINDOW connections setting up until all are opened. */
+static void idle_open_more(struct conn *conns)
+{
+	while (g.setting_up < IDLE_WINDOW && g.next_open < g.connections) {
+		struct conn *c = &conns[g.next_open++];
+
+		g.live++;
+		g.setting_up++;
+		h_connect(c);
+	}
+}
+
 static void on_connected(struct conn *c)
 {
 	int err = 0;
@@ -376,6 +735,8 @@ static void on_connected(struct conn *c)
 	}
 	if (g.mode == MODE_RR) {
 		rr_start(c);
+	} else if (g.mode == MODE_HTTP || g.mode == MODE_IDLE) {
+		h_start(c);
 	} else if (g.download) {
 		c->state = DOWN_READING;
 		set_events(c, EPOLLIN);
@@ -406,6 +767,15 @@ static void conn_event(struct conn *c)
 	case DOWN_READING:
 		download_read(c);
 		break;
+	case H_SENDING:
+		h_send(c);
+		break;
+	case H_READING:
+		h_receive(c);
+		break;
+	case IDLE_HOLD:
+		idle_event(c);
+		break;
 	case DONE:
 		break;
 	}
@@ -419,13 +789,30 @@ static void begin_stop(struct conn *conns)
 	for (unsigned i = 0; i < g.connections; i++) {
 		struct conn *c = &conns[i];
 
-		if (c->state == CONNECTING)
+		if (c->state == CONNECTING && c->reconnected)
+			conn_done(c); /* http: reopening after a server close; nothing owed */
+		else if (c->state == CONNECTING)
 			conn_fail(c, FAIL_TIMEOUT, 0, "still connecting at the deadline");
 		else if (c->state == UP_SENDING)
 			upload_send(c);
 		else if (c->state == DOWN_READING)
 			conn_done(c); /* duration cap: count what arrived */
 	}
+}
+
+static void print_status_counts(void)
+{
+	bool first = true;
+
+	printf(",\"status_counts\":{");
+	for (int s = 0; s < STATUS_MAX; s++) {
+		if (!g.status_counts[s])
+			continue;
+		printf("%s\"%d\":%llu", first ? "" : ",", s,
+		       (unsigned long long)g.status_counts[s]);
+		first = false;
+	}
+	printf("}");
 }
 
 static void print_error_kinds(void)
@@ -453,6 +840,16 @@ static void print_json(uint64_t start_ns)
 		       hist_quantile(&g.hist, 0.90) / 1e3, hist_quantile(&g.hist, 0.99) / 1e3,
 		       hist_quantile(&g.hist, 0.999) / 1e3, (double)g.hist.max / 1e3,
 		       (unsigned long long)g.errors);
+	} else if (g.mode == MODE_HTTP) {
+		printf("{\"mode\":\"http\",\"connections\":%u,\"requests\":%llu,\"seconds\":%.6f,"
+		       "\"rps\":%.1f,\"p50_us\":%.2f,\"p90_us\":%.2f,\"p99_us\":%.2f,"
+		       "\"p999_us\":%.2f,\"max_us\":%.2f,\"errors\":%llu,\"reconnects\":%llu",
+		       g.connections, (unsigned long long)g.completed, seconds,
+		       (double)g.completed / seconds, hist_quantile(&g.hist, 0.50) / 1e3,
+		       hist_quantile(&g.hist, 0.90) / 1e3, hist_quantile(&g.hist, 0.99) / 1e3,
+		       hist_quantile(&g.hist, 0.999) / 1e3, (double)g.hist.max / 1e3,
+		       (unsigned long long)g.errors, (unsigned long long)g.reconnects);
+		print_status_counts();
 	} else {
 		printf("{\"mode\":\"bulk\",\"direction\":\"%s\",\"connections\":%u,\"bytes\":%llu,"
 		       "\"seconds\":%.6f,\"gbps\":%.3f,\"gbytes_per_s\":%.3f,\"errors\":%llu",
@@ -462,6 +859,27 @@ static void print_json(uint64_t start_ns)
 	}
 	print_error_kinds();
 	fflush(stdout);
+}
+
+/* "GET PATH HTTP/1.1" + Host: the whole request, built once. */
+static void build_request(const char *target)
+{
+	int len;
+
+	if (!g.host)
+		g.host = target;
+	if (g.path[0] != '/' && strcmp(g.path, "*") != 0)
+		rw_tool_die(0, "--path must start with '/'");
+	for (const char *p = g.path; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			rw_tool_die(0, "--path has a space or control byte");
+	for (const char *p = g.host; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			rw_tool_die(0, "--host has a control byte");
+	len = asprintf(&g.request, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", g.path, g.host);
+	if (len < 0)
+		rw_tool_die(ENOMEM, "asprintf");
+	g.request_len = (size_t)len;
 }
 
 static void parse_args(int argc, char **argv)
@@ -477,6 +895,9 @@ static void parse_args(int argc, char **argv)
 	    {"bytes", required_argument, NULL, 'b'},
 	    {"direction", required_argument, NULL, 'D'},
 	    {"verify", no_argument, NULL, 'v'},
+	    {"path", required_argument, NULL, 'p'},
+	    {"host", required_argument, NULL, 'H'},
+	    {"hold", required_argument, NULL, 'o'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -488,7 +909,9 @@ static void parse_args(int argc, char **argv)
 	g.req_size = 64;
 	g.resp_size = 64;
 	g.duration = -1;
-	while ((opt = getopt_long(argc, argv, "t:m:c:d:n:q:r:b:D:vh", opts, NULL)) != -1) {
+	g.path = "/";
+	g.hold = 10;
+	while ((opt = getopt_long(argc, argv, "t:m:c:d:n:q:r:b:D:vp:H:o:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 't':
 			target = optarg;
@@ -498,6 +921,10 @@ static void parse_args(int argc, char **argv)
 				g.mode = MODE_RR;
 			else if (strcmp(optarg, "bulk") == 0)
 				g.mode = MODE_BULK;
+			else if (strcmp(optarg, "http") == 0)
+				g.mode = MODE_HTTP;
+			else if (strcmp(optarg, "idle") == 0)
+				g.mode = MODE_IDLE;
 			else
 				usage();
 			break;
@@ -535,6 +962,16 @@ static void parse_args(int argc, char **argv)
 		case 'v':
 			g.verify = true;
 			break;
+		case 'p':
+			g.path = optarg;
+			break;
+		case 'H':
+			g.host = optarg;
+			break;
+		case 'o':
+			if (rw_tool_seconds_parse(optarg, &g.hold) < 0)
+				usage();
+			break;
 		default:
 			usage();
 		}
@@ -545,9 +982,78 @@ static void parse_args(int argc, char **argv)
 		rw_tool_die(0, "bad --target address '%s'", target);
 	if (g.mode == MODE_BULK && !g.download && g.bulk_bytes == 0)
 		rw_tool_die(0, "bulk upload needs --bytes N");
+	if (g.mode == MODE_HTTP || g.mode == MODE_IDLE)
+		build_request(target);
+	if (g.mode == MODE_IDLE) {
+		/* --duration bounds the set-up phase; the hold is --hold. */
+		if (g.duration < 0)
+			g.duration = 60;
+		return;
+	}
 	/* Something must end the run: a duration, a request cap, or a finite bulk size. */
 	if (g.duration < 0 && !g.request_cap && !(g.mode == MODE_BULK && g.bulk_bytes))
 		g.duration = 10;
+}
+
+/* idle: open every connection, print "ready", hold, close. */
+static void run_idle(struct conn *conns, volatile sig_atomic_t *stop)
+{
+	struct epoll_event events[256];
+	uint64_t start_ns = rw_tool_now_ns(), ready_ns = 0, hold_end_ns = 0;
+	uint64_t setup_deadline_ns = start_ns + (uint64_t)(g.duration * 1e9);
+	unsigned open_at_end = 0;
+
+	idle_open_more(conns);
+	for (;;) {
+		uint64_t now = rw_tool_now_ns();
+		int timeout_ms, n;
+
+		if (!ready_ns && g.setting_up == 0 && g.next_open == g.connections) {
+			ready_ns = now;
+			hold_end_ns = now + (uint64_t)(g.hold * 1e9);
+			printf("ready\n");
+			fflush(stdout);
+		}
+		if (*stop || (ready_ns && now >= hold_end_ns))
+			break;
+		if (!ready_ns && now >= setup_deadline_ns) {
+			for (unsigned i = 0; i < g.next_open; i++)
+				if (conns[i].state != IDLE_HOLD)
+					conn_fail(&conns[i], FAIL_TIMEOUT, 0,
+					          "not established before --duration");
+			for (; g.next_open < g.connections; g.next_open++) {
+				g.idle_failed++;
+				g.errors++;
+				g.errors_by_kind[FAIL_TIMEOUT]++;
+			}
+			continue;
+		}
+		timeout_ms =
+		    (int)(((ready_ns ? hold_end_ns : setup_deadline_ns) - now) / 1000000 + 1);
+		n = epoll_wait(g.epfd, events, 256, timeout_ms);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rw_tool_die(errno, "epoll_wait");
+		}
+		for (int i = 0; i < n; i++)
+			conn_event(events[i].data.ptr);
+		idle_open_more(conns);
+	}
+	for (unsigned i = 0; i < g.connections; i++) {
+		if (conns[i].state == IDLE_HOLD) {
+			open_at_end++;
+			conn_done(&conns[i]);
+		}
+	}
+	printf("{\"mode\":\"idle\",\"connections\":%u,\"established\":%u,\"open_at_end\":%u,"
+	       "\"setup_seconds\":%.6f,\"held_seconds\":%.6f,\"errors\":%llu",
+	       g.connections, g.established, open_at_end,
+	       (double)((ready_ns ? ready_ns : rw_tool_now_ns()) - start_ns) / 1e9,
+	       ready_ns ? (double)(rw_tool_now_ns() - ready_ns) / 1e9 : 0.0,
+	       (unsigned long long)g.errors);
+	print_status_counts();
+	print_error_kinds();
 }
 
 int main(int argc, char **argv)
@@ -568,6 +1074,12 @@ int main(int argc, char **argv)
 	conns = calloc(g.connections, sizeof(*conns));
 	if (!conns)
 		rw_tool_die(ENOMEM, "calloc");
+	if (g.mode == MODE_IDLE) {
+		run_idle(conns, stop);
+		free(conns);
+		free(g.request);
+		return 0;
+	}
 
 	start_ns = rw_tool_now_ns();
 	g.deadline_ns = g.duration >= 0 ? start_ns + (uint64_t)(g.duration * 1e9) : UINT64_MAX;
@@ -575,6 +1087,11 @@ int main(int argc, char **argv)
 		struct conn *c = &conns[i];
 		struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = c};
 
+		if (g.mode == MODE_HTTP) {
+			g.live++;
+			h_connect(c);
+			continue;
+		}
 		c->fd = rw_tool_connect(&g.target);
 		c->state = CONNECTING;
 		c->events = EPOLLOUT;
@@ -619,5 +1136,6 @@ int main(int argc, char **argv)
 			conn_fail(&conns[i], FAIL_TIMEOUT, 0, "unfinished after the grace period");
 	print_json(start_ns);
 	free(conns);
+	free(g.request);
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -253,4 +254,179 @@ volatile sig_atomic_t *rw_tool_install_stop_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	return &stop_flag;
+}
+
+/* ---- HTTP/1.1 heads ------------------------------------------------------------------------ */
+
+static bool http_is_tchar(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+static bool http_is_digit(unsigned char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+static bool http_name_is(const char *name, size_t len, const char *want)
+{
+	return strlen(want) == len && strncasecmp(name, want, len) == 0;
+}
+
+/* "HTTP/1.0" or "HTTP/1.1" at p (8 bytes available); returns the minor version or -1. */
+static int http_version(const char *p)
+{
+	if (memcmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1'))
+		return -1;
+	return p[7] - '0';
+}
+
+static bool http_parse_request_line(const char *p, size_t len, struct rw_tool_http_head *out)
+{
+	size_t i = 0, target_start;
+
+	while (i < len && http_is_tchar((unsigned char)p[i]))
+		i++;
+	if (i == 0 || i >= len || p[i] != ' ')
+		return false;
+	target_start = ++i;
+	while (i < len && (unsigned char)p[i] > 0x20 && (unsigned char)p[i] < 0x7f)
+		i++;
+	if (i == target_start || i >= len || p[i] != ' ' || len - i - 1 != 8)
+		return false;
+	out->version_minor = http_version(p + i + 1);
+	return out->version_minor >= 0;
+}
+
+static bool http_parse_status_line(const char *p, size_t len, struct rw_tool_http_head *out)
+{
+	if (len < 12 || (out->version_minor = http_version(p)) < 0 || p[8] != ' ' ||
+	    !http_is_digit((unsigned char)p[9]) || !http_is_digit((unsigned char)p[10]) ||
+	    !http_is_digit((unsigned char)p[11]) || p[9] == '0')
+		return false;
+	out->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+	if (len == 12)
+		return true; /* no reason phrase (and no SP): tolerated */
+	if (p[12] != ' ')
+		return false;
+	for (size_t i = 13; i < len; i++)
+		if (((unsigned char)p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f)
+			return false;
+	return true;
+}
+
+/* Apply the comma-separated tokens of a Connection or Transfer-Encoding value. */
+static void http_tokens(const char *v, size_t len, struct rw_tool_http_head *out, bool is_te)
+{
+	size_t start = 0;
+
+	while (start <= len) {
+		size_t end = start, a, b;
+
+		while (end < len && v[end] != ',')
+			end++;
+		a = start;
+		b = end;
+		while (a < b && (v[a] == ' ' || v[a] == '\t'))
+			a++;
+		while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
+			b--;
+		if (is_te) {
+			/* Only the last coding decides whether the body is chunked. */
+			if (b > a || end == len)
+				out->chunked = http_name_is(v + a, b - a, "chunked");
+		} else if (http_name_is(v + a, b - a, "close")) {
+			out->conn_close = true;
+		} else if (http_name_is(v + a, b - a, "keep-alive")) {
+			out->conn_keep_alive = true;
+		}
+		start = end + 1;
+	}
+}
+
+static bool http_parse_header(const char *p, size_t len, bool response,
+                              struct rw_tool_http_head *out)
+{
+	size_t name_len = 0, a, b;
+
+	while (name_len < len && http_is_tchar((unsigned char)p[name_len]))
+		name_len++;
+	if (name_len == 0 || name_len >= len || p[name_len] != ':')
+		return false;
+	for (size_t i = name_len + 1; i < len; i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+			return false;
+	}
+	a = name_len + 1;
+	b = len;
+	while (a < b && (p[a] == ' ' || p[a] == '\t'))
+		a++;
+	while (b > a && (p[b - 1] == ' ' || p[b - 1] == '\t'))
+		b--;
+	if (http_name_is(p, name_len, "content-length")) {
+		int64_t value = 0;
+
+		if (a == b || b - a > 18)
+			return false;
+		for (size_t i = a; i < b; i++) {
+			if (!http_is_digit((unsigned char)p[i]))
+				return false;
+			value = value * 10 + (p[i] - '0');
+		}
+		if (out->content_length >= 0 && out->content_length != value)
+			return false;
+		out->content_length = value;
+	} else if (http_name_is(p, name_len, "transfer-encoding")) {
+		out->transfer_encoding = true;
+		http_tokens(p + a, b - a, out, true);
+	} else if (http_name_is(p, name_len, "connection")) {
+		http_tokens(p + a, b - a, out, false);
+	} else if (!response && http_name_is(p, name_len, "host")) {
+		if (out->has_host)
+			return false;
+		out->has_host = true;
+	}
+	return true;
+}
+
+int rw_tool_http_parse_head(const char *buf, size_t len, bool response,
+                            struct rw_tool_http_head *out)
+{
+	size_t pos = 0;
+	bool first = true;
+
+	memset(out, 0, sizeof(*out));
+	out->content_length = -1;
+	if (len > RW_TOOL_HTTP_HEAD_MAX)
+		len = RW_TOOL_HTTP_HEAD_MAX;
+	for (;;) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t line_len;
+
+		if (!nl)
+			return len >= RW_TOOL_HTTP_HEAD_MAX ? -1 : 0;
+		line_len = (size_t)(nl - (buf + pos));
+		if (line_len == 0 || buf[pos + line_len - 1] != '\r')
+			return -1; /* bare LF */
+		line_len--;
+		if (first) {
+			if (response ? !http_parse_status_line(buf + pos, line_len, out)
+			             : !http_parse_request_line(buf + pos, line_len, out))
+				return -1;
+			first = false;
+		} else if (line_len == 0) {
+			out->head_len = (size_t)(nl - buf) + 1;
+			break;
+		} else if (!http_parse_header(buf + pos, line_len, response, out)) {
+			return -1; /* also rejects obs-fold: a line starting with SP/HTAB */
+		}
+		pos = (size_t)(nl - buf) + 1;
+	}
+	/* Both framings at once is a smuggling vector: a tool never accepts it. */
+	if (out->transfer_encoding && out->content_length >= 0)
+		return -1;
+	return 1;
 }

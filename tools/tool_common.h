@@ -64,4 +64,31 @@ uint64_t rw_tool_now_ns(void);
 /* Install handlers so SIGINT/SIGTERM set the returned flag, and ignore SIGPIPE. */
 volatile sig_atomic_t *rw_tool_install_stop_signals(void);
 
+/* ---- HTTP/1.1 message heads (rw-upstream --mode http, rw-loadgen --mode http|idle) ---------
+ *
+ * Strict on purpose: the tools check a proxy's output, so anything odd is an error, not
+ * something to work around. CRLF line ends only, no obs-fold, token header names, no control
+ * bytes in values, one consistent Content-Length of digits only. */
+
+/* A head longer than this is malformed. */
+#define RW_TOOL_HTTP_HEAD_MAX 16384
+
+struct rw_tool_http_head {
+	size_t head_len;        /* bytes up to and including the empty line */
+	int version_minor;      /* HTTP/1.0 or HTTP/1.1 */
+	int status;             /* responses: the status code; requests: 0 */
+	int64_t content_length; /* -1 when there is no Content-Length */
+	bool transfer_encoding; /* any Transfer-Encoding header */
+	bool chunked;           /* Transfer-Encoding ends in "chunked" */
+	bool conn_close;        /* Connection: close */
+	bool conn_keep_alive;   /* Connection: keep-alive */
+	bool has_host;          /* requests: a Host header */
+};
+
+/* Parse the request or response head at the start of buf. Returns 1 and fills *out when it is
+ * complete and well-formed, 0 when more bytes are needed, -1 when it is malformed (or longer
+ * than RW_TOOL_HTTP_HEAD_MAX). */
+int rw_tool_http_parse_head(const char *buf, size_t len, bool response,
+                            struct rw_tool_http_head *out);
+
 #endif

@@ -12,6 +12,13 @@
  *   hold    accept and never read; close only when the peer goes away
  *   rr      per --req-size bytes received, send --resp-size pattern bytes (pipelining allowed)
  *   id      write "--id STRING\n" to each new connection, then shutdown
+ *   http    minimal HTTP/1.1 keep-alive server: every request (request line and headers up to
+ *           CRLFCRLF, an optional Content-Length body that is read and discarded) gets
+ *           "HTTP/1.1 200 OK" with Content-Length and a --resp-size body (default 13 bytes,
+ *           "Hello, world\n"). Pipelined requests in one read are all answered, in order, with
+ *           one writev. "Connection: close" or HTTP/1.0 get the response with "Connection:
+ *           close", then a half-close. Anything else (malformed head, Transfer-Encoding, an
+ *           HTTP/1.1 request without Host, a head over 16 KiB) gets 400 and the same close.
  */
 #include "tool_common.h"
 
@@ -22,9 +29,19 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
-enum mode { MODE_ECHO, MODE_SINK, MODE_SOURCE, MODE_HOLD, MODE_RR, MODE_ID };
+enum mode { MODE_ECHO, MODE_SINK, MODE_SOURCE, MODE_HOLD, MODE_RR, MODE_ID, MODE_HTTP };
+
+/* http: what ends the response queue of a connection. */
+enum http_final { HTTP_FINAL_NONE, HTTP_FINAL_CLOSE, HTTP_FINAL_BAD };
+
+/* http: a partial request kept between reads lives in a heap buffer this large (a complete
+ * head always fits: longer ones are rejected). */
+#define HTTP_STASH_SIZE (2 * RW_TOOL_HTTP_HEAD_MAX)
+#define HTTP_IOV_MAX    64
+#define HTTP_BODY_TEXT  "Hello, world\n"
 
 /* Reads or writes per readiness event before yielding to other connections (level-triggered
  * epoll reports the rest again). Keeps one bulk stream from starving the others. */
@@ -43,6 +60,19 @@ struct conn {
 	size_t backlog_off; /* echo: first unsent byte of backlog */
 	size_t backlog_len; /* echo: end of backlog; sink: 8 when the count reply is queued */
 	uint8_t reply[8];   /* sink: the count reply */
+	/* http */
+	uint8_t *stash; /* unparsed bytes of a partial request (heap, only while partial) */
+	size_t stash_len;
+	uint64_t body_left; /* Content-Length bytes of the current request still to discard */
+	uint64_t ok_owed;   /* keep-alive 200 responses still to send */
+	size_t resp_off;    /* bytes of the first owed response already sent */
+	uint8_t final;      /* enum http_final: the last response, then half-close */
+	bool final_sent;
+};
+
+struct http_resp {
+	uint8_t *buf;
+	size_t len;
 };
 
 static struct {
@@ -59,6 +89,11 @@ static struct {
 	uint64_t open_conns;
 	uint64_t bytes_in;
 	uint64_t bytes_out;
+	uint64_t http_requests;
+	uint64_t http_bad;
+	struct http_resp resp_ok;    /* 200, keep-alive */
+	struct http_resp resp_close; /* 200 with Connection: close */
+	struct http_resp resp_bad;   /* 400 with Connection: close */
 } g;
 
 static uint8_t scratch[SCRATCH_SIZE];
@@ -67,7 +102,7 @@ static uint8_t pattern[SCRATCH_SIZE + RW_TOOL_PATTERN_PERIOD];
 static void usage(void)
 {
 	fprintf(stderr,
-	        "usage: rw-upstream --listen ADDR:PORT [--mode echo|sink|source|hold|rr|id]\n"
+	        "usage: rw-upstream --listen ADDR:PORT [--mode echo|sink|source|hold|rr|id|http]\n"
 	        "                   [--bytes N] [--req-size N] [--resp-size N] [--id STRING]\n"
 	        "  prints 'listening on ADDR:PORT' as its first stdout line; port 0 = any\n");
 	exit(2);
@@ -88,6 +123,7 @@ static void conn_close(struct conn *c)
 {
 	close(c->fd);
 	free(c->backlog);
+	free(c->stash);
 	free(c);
 	g.open_conns--;
 	if (g.accept_paused) {
@@ -312,6 +348,203 @@ static void rr_event(struct conn *c, uint32_t events)
 		start_drain(c);
 }
 
+static bool http_pending(const struct conn *c)
+{
+	return c->ok_owed > 0 || (c->final != HTTP_FINAL_NONE && !c->final_sent);
+}
+
+/* Parse every complete request in data[0..len); queue a response for each. Returns the bytes
+ * consumed: the rest is a partial request. Stops at a request that ends the connection. */
+static size_t http_process(struct conn *c, const uint8_t *data, size_t len)
+{
+	size_t pos = 0;
+
+	while (pos < len && c->final == HTTP_FINAL_NONE) {
+		struct rw_tool_http_head h;
+		int r;
+
+		if (c->body_left > 0) {
+			size_t take = len - pos < c->body_left ? len - pos : (size_t)c->body_left;
+
+			pos += take;
+			c->body_left -= take;
+			continue;
+		}
+		r = rw_tool_http_parse_head((const char *)data + pos, len - pos, false, &h);
+		if (r == 0)
+			break;
+		if (r < 0 || h.transfer_encoding || (h.version_minor == 1 && !h.has_host)) {
+			c->final = HTTP_FINAL_BAD;
+			g.http_bad++;
+			break;
+		}
+		g.http_requests++;
+		pos += h.head_len;
+		c->body_left = h.content_length > 0 ? (uint64_t)h.content_length : 0;
+		/* HTTP/1.0 keep-alive would need "Connection: keep-alive" in the reply: close. */
+		if (h.conn_close || h.version_minor == 0) {
+			c->final = HTTP_FINAL_CLOSE;
+			break;
+		}
+		c->ok_owed++;
+	}
+	return pos;
+}
+
+static const struct http_resp *http_final_resp(const struct conn *c)
+{
+	return c->final == HTTP_FINAL_BAD ? &g.resp_bad : &g.resp_close;
+}
+
+/* Send owed responses, several per writev. Returns 1 when all are sent, 0 when the socket is
+ * full, -1 when the connection failed. */
+static int http_send(struct conn *c)
+{
+	for (int burst = 0; burst < IO_BURST && http_pending(c); burst++) {
+		struct iovec iov[HTTP_IOV_MAX];
+		size_t off = c->resp_off;
+		uint64_t ok = c->ok_owed;
+		int n = 0;
+		ssize_t w;
+
+		for (; n < HTTP_IOV_MAX && ok > 0; n++, ok--, off = 0) {
+			iov[n].iov_base = g.resp_ok.buf + off;
+			iov[n].iov_len = g.resp_ok.len - off;
+		}
+		if (n < HTTP_IOV_MAX && ok == 0 && c->final != HTTP_FINAL_NONE) {
+			iov[n].iov_base = http_final_resp(c)->buf + off;
+			iov[n].iov_len = http_final_resp(c)->len - off;
+			n++;
+		}
+		w = writev(c->fd, iov, n);
+		if (w < 0)
+			return is_transient(errno) ? 0 : -1;
+		g.bytes_out += (uint64_t)w;
+		while (w > 0) {
+			size_t cur = (c->ok_owed > 0 ? g.resp_ok.len : http_final_resp(c)->len) -
+			             c->resp_off;
+
+			if ((size_t)w < cur) {
+				c->resp_off += (size_t)w;
+				break;
+			}
+			w -= (ssize_t)cur;
+			c->resp_off = 0;
+			if (c->ok_owed > 0)
+				c->ok_owed--;
+			else
+				c->final_sent = true;
+		}
+	}
+	return http_pending(c) ? 0 : 1;
+}
+
+/* Keep the unconsumed tail of data (len bytes, consumed of them parsed) for the next read. */
+static bool http_keep_rest(struct conn *c, const uint8_t *data, size_t len, size_t consumed)
+{
+	size_t left = len - consumed;
+
+	if (left == 0 || c->final != HTTP_FINAL_NONE) {
+		free(c->stash);
+		c->stash = NULL;
+		c->stash_len = 0;
+		return true;
+	}
+	if (!c->stash) {
+		c->stash = malloc(HTTP_STASH_SIZE);
+		if (!c->stash)
+			return false;
+	}
+	memmove(c->stash, data + consumed, left);
+	c->stash_len = left;
+	return true;
+}
+
+static void http_event(struct conn *c, uint32_t events)
+{
+	int r;
+
+	if (http_pending(c) && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+		r = http_send(c);
+		if (r < 0) {
+			conn_close(c);
+			return;
+		}
+		if (r == 0)
+			return;
+		if (c->final != HTTP_FINAL_NONE) {
+			start_drain(c);
+			return;
+		}
+		set_events(c, EPOLLIN);
+	}
+	if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)) || http_pending(c))
+		return;
+	for (int i = 0; i < IO_BURST; i++) {
+		uint8_t *dst = c->stash ? c->stash + c->stash_len : scratch;
+		size_t room = c->stash ? HTTP_STASH_SIZE - c->stash_len : sizeof(scratch);
+		const uint8_t *data;
+		size_t len;
+		ssize_t n = recv(c->fd, dst, room, 0);
+
+		if (n == 0) {
+			c->rd_eof = true;
+			break;
+		}
+		if (n < 0) {
+			if (!is_transient(errno)) {
+				conn_close(c);
+				return;
+			}
+			break;
+		}
+		g.bytes_in += (uint64_t)n;
+		data = c->stash ? c->stash : scratch;
+		len = c->stash ? c->stash_len + (size_t)n : (size_t)n;
+		if (!http_keep_rest(c, data, len, http_process(c, data, len))) {
+			conn_close(c);
+			return;
+		}
+		if (http_pending(c))
+			break; /* answer before reading more */
+	}
+	if (http_pending(c)) {
+		r = http_send(c);
+		if (r < 0) {
+			conn_close(c);
+			return;
+		}
+		if (r == 0) {
+			/* Response backlog: stop reading requests until it is sent. */
+			set_events(c, EPOLLOUT);
+			return;
+		}
+		if (c->final != HTTP_FINAL_NONE) {
+			start_drain(c);
+			return;
+		}
+	}
+	if (c->rd_eof)
+		conn_close(c);
+}
+
+/* Build "HTTP/1.1 <status>" + Content-Length [+ Connection: close] + body into r. */
+static void http_build(struct http_resp *r, const char *status, bool close_it, uint64_t body)
+{
+	char head[160];
+	int hl =
+	    snprintf(head, sizeof(head), "HTTP/1.1 %s\r\nContent-Length: %llu\r\n%s\r\n", status,
+	             (unsigned long long)body, close_it ? "Connection: close\r\n" : "");
+
+	r->len = (size_t)hl + (size_t)body;
+	r->buf = malloc(r->len ? r->len : 1);
+	if (!r->buf)
+		rw_tool_die(ENOMEM, "malloc response");
+	memcpy(r->buf, head, (size_t)hl);
+	for (uint64_t i = 0; i < body; i++)
+		r->buf[(size_t)hl + i] = (uint8_t)HTTP_BODY_TEXT[i % (sizeof(HTTP_BODY_TEXT) - 1)];
+}
+
 static void stream_event(struct conn *c)
 {
 	int r = send_owed(c);
@@ -337,6 +570,9 @@ static void conn_event(struct conn *c, uint32_t events)
 		break;
 	case MODE_RR:
 		rr_event(c, events);
+		break;
+	case MODE_HTTP:
+		http_event(c, events);
 		break;
 	case MODE_SOURCE:
 	case MODE_ID:
@@ -409,7 +645,8 @@ static enum mode parse_mode(const char *s)
 		const char *name;
 		enum mode mode;
 	} modes[] = {{"echo", MODE_ECHO}, {"sink", MODE_SINK}, {"source", MODE_SOURCE},
-	             {"hold", MODE_HOLD}, {"rr", MODE_RR},     {"id", MODE_ID}};
+	             {"hold", MODE_HOLD}, {"rr", MODE_RR},     {"id", MODE_ID},
+	             {"http", MODE_HTTP}};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
 		if (strcmp(s, modes[i].name) == 0)
@@ -436,6 +673,7 @@ int main(int argc, char **argv)
 	volatile sig_atomic_t *stop;
 	char buf[80];
 	char *id_line;
+	bool resp_size_set = false;
 	int opt;
 
 	g.req_size = 64;
@@ -460,6 +698,7 @@ int main(int argc, char **argv)
 		case 'r':
 			if (rw_tool_size_parse(optarg, &g.resp_size) < 0)
 				usage();
+			resp_size_set = true;
 			break;
 		case 'i':
 			g.id = optarg;
@@ -482,6 +721,15 @@ int main(int argc, char **argv)
 	rw_tool_raise_nofile();
 	stop = rw_tool_install_stop_signals();
 	rw_tool_pattern_fill(pattern, sizeof(pattern));
+	if (g.mode == MODE_HTTP) {
+		if (!resp_size_set)
+			g.resp_size = sizeof(HTTP_BODY_TEXT) - 1;
+		if (g.resp_size > (1ULL << 30))
+			rw_tool_die(0, "--resp-size above 1 GiB");
+		http_build(&g.resp_ok, "200 OK", false, g.resp_size);
+		http_build(&g.resp_close, "200 OK", true, g.resp_size);
+		http_build(&g.resp_bad, "400 Bad Request", true, 0);
+	}
 
 	g.listen_fd = rw_tool_listen(&addr, 4096);
 	if (g.listen_fd < 0)
@@ -513,9 +761,16 @@ int main(int argc, char **argv)
 				conn_event(events[i].data.ptr, events[i].events);
 		}
 	}
-	fprintf(stderr, "rw-upstream: accepted=%llu open=%llu bytes_in=%llu bytes_out=%llu\n",
+	fprintf(stderr, "rw-upstream: accepted=%llu open=%llu bytes_in=%llu bytes_out=%llu",
 	        (unsigned long long)g.accepted, (unsigned long long)g.open_conns,
 	        (unsigned long long)g.bytes_in, (unsigned long long)g.bytes_out);
+	if (g.mode == MODE_HTTP)
+		fprintf(stderr, " http_requests=%llu http_bad=%llu",
+		        (unsigned long long)g.http_requests, (unsigned long long)g.http_bad);
+	fputc('\n', stderr);
+	free(g.resp_ok.buf);
+	free(g.resp_close.buf);
+	free(g.resp_bad.buf);
 	free(id_line);
 	return 0;
 }
