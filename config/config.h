@@ -305,6 +305,7 @@ struct rw_config_http_filter {
 	union {
 		struct {
 			bool suppress_envoy_headers;
+			bool dynamic_stats; /* default true; only turns extra stats off */
 		} router;
 	} u;
 };

@@ -24,9 +24,17 @@ static int router_suppress(struct rw__ctx *ctx, const struct rw__node *v, void *
 	return rw__get_bool(ctx, v, &f->u.router.suppress_envoy_headers);
 }
 
+static int router_dynamic_stats(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	struct rw_config_http_filter *f = obj;
+
+	return rw__get_bool(ctx, v, &f->u.router.dynamic_stats);
+}
+
 static const struct rw__field router_fields[] = {
     RW__IGNORED("@type"),
-    RW__UNSUPPORTED("dynamic_stats"),
+    /* Benchmarks switch it off (Envoy's FAQ says to): accepted so their configs load. */
+    RW__FIELD("dynamic_stats", router_dynamic_stats),
     /* Only meaningful with tracing, which is refused on its own. */
     RW__IGNORED("start_child_span"),
     RW__UNSUPPORTED("upstream_log"),
@@ -69,6 +77,7 @@ static int hf_typed_config(struct rw__ctx *ctx, const struct rw__node *v, void *
 	if (strcmp(slash + 1, ROUTER_TYPE) == 0) {
 		rw__path_pop(ctx, saved);
 		f->kind = RW_CONFIG_HTTP_FILTER_ROUTER;
+		f->u.router.dynamic_stats = true;
 		return rw__walk_map(ctx, v, router_fields, RW__N(router_fields), f);
 	}
 	if (is_envoy_type(slash + 1))

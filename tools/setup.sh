@@ -6,7 +6,8 @@
 #
 # Test stages: gcc Release build + every ctest; clang -Werror build + unit tests; an
 # ASan+UBSan build + unit and integration tests; a libFuzzer build running each fuzz target
-# briefly.  RW_TEST_STAGES="release clang asan fuzz" picks a subset.
+# briefly; a smoke run of the benchmark scripts (checks they work, measures nothing).
+# RW_TEST_STAGES="release clang asan fuzz perf" picks a subset.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -14,7 +15,8 @@ cd "$here"
 jobs=$(nproc 2>/dev/null || echo 2)
 
 run_pkgs=(build-essential cmake pkg-config liburing-dev libyaml-dev libpcre2-dev libc-ares-dev netcat-openbsd curl)
-test_pkgs=(clang llvm libclang-rt-14-dev libcmocka-dev python3 iproute2 procps)
+test_pkgs=(clang llvm libclang-rt-14-dev libcmocka-dev python3 iproute2 procps haproxy nginx
+	libnginx-mod-stream)
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -57,7 +59,7 @@ run)
 	;;
 test)
 	install_missing "${run_pkgs[@]}" "${test_pkgs[@]}"
-	stages=${RW_TEST_STAGES:-release clang asan fuzz}
+	stages=${RW_TEST_STAGES:-release clang asan fuzz perf}
 	start=$(date +%s)
 	for s in $stages; do
 		case "$s" in
@@ -84,6 +86,19 @@ test)
 			build build-ci-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRW_FUZZ=ON \
 				-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
 			ctest --test-dir build-ci-fuzz --output-on-failure -L fuzz
+			;;
+		perf)
+			stage "benchmark scripts, smoke run (not a measurement)"
+			[ -x build-ci-release/server/ringway ] ||
+				build build-ci-release -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc
+			smoke=$(mktemp -d)
+			/usr/bin/python3 perf/bench_tcp.py --quick --ringway build-ci-release/server/ringway \
+				--tools-dir build-ci-release/tools --results-dir "$smoke" >"$smoke/tcp.md"
+			/usr/bin/python3 perf/bench_http.py --quick --ringway build-ci-release/server/ringway \
+				--tools-dir build-ci-release/tools --results-dir "$smoke" >"$smoke/http.md"
+			cat "$smoke/tcp.md" "$smoke/http.md"
+			grep -q '^| ringway' "$smoke/tcp.md" || { echo "perf smoke: no ringway row"; exit 1; }
+			rm -rf "$smoke"
 			;;
 		*)
 			echo "setup: unknown stage '$s'" >&2

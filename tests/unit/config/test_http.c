@@ -275,6 +275,7 @@ static void test_defaults(void)
 	CHECK(h->n_upgrades == 0 && !h->proxy_100_continue && !h->normalize_path);
 	CHECK(!h->merge_slashes && !h->strip_any_host_port);
 	CHECK(!h->http_filters[0].u.router.suppress_envoy_headers);
+	CHECK(h->http_filters[0].u.router.dynamic_stats);
 	CHECK(!rc->name && rc->validate_clusters && !rc->most_specific_header_mutations_wins);
 	CHECK(!rc->ignore_port_in_host_matching);
 	CHECK(rc->max_direct_response_body_size_bytes == 4096);

@@ -125,10 +125,10 @@ static const struct bad bad[] = {
         ": line 13:37: ",
      "unknown @type 'type.googleapis.com/acme.Filter'"},
     {HEAD "          http_filters:\n          - name: router\n            typed_config: "
-          "{\"@type\": " ROUTER_TYPE ", dynamic_stats: false}\n" RC_HEAD ROUTE0 DR,
+          "{\"@type\": " ROUTER_TYPE ", dynamic_stats: perhaps}\n" RC_HEAD ROUTE0 DR,
      TC ".http_filters[0].typed_config.dynamic_stats"
-        ": line 13:105: ",
-     "field 'dynamic_stats' is not supported by ringway yet"},
+        ": line 13:120: ",
+     "expected true or false"},
     {HEAD "          http_filters:\n          - name: router\n" RC_HEAD ROUTE0 DR,
      TC ".http_filters[0]"
         ": line 12:13: ",
