@@ -1,12 +1,15 @@
 /*
  * config.cluster.v3.Cluster and its load_assignment (endpoint.v3.ClusterLoadAssignment).
  *
- * Only STATIC clusters with ROUND_ROBIN are implemented; the locality/priority/weight
+ * STATIC, STRICT_DNS and LOGICAL_DNS clusters with ROUND_ROBIN are implemented (DNS clusters
+ * with their refresh, lookup family and c-ares resolver fields); the locality/priority/weight
  * structure of load_assignment is flattened into one endpoint list in config order, so every
  * field that would give that structure meaning (priority, weights, health status) is
  * refused until the load balancer can honour it.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,11 +19,14 @@
 struct endpoint_list {
 	struct rw_config_cluster *cluster;
 	size_t cap;
+	bool dns; /* the cluster's type (peeked before the walk) allows names */
 };
 
 struct endpoint_address {
 	struct rw_config_addr addr;
-	bool found;
+	char *hostname;
+	uint16_t port;
+	bool found, dns;
 };
 
 static int endpoint_address(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
@@ -28,7 +34,7 @@ static int endpoint_address(struct rw__ctx *ctx, const struct rw__node *v, void 
 	struct endpoint_address *ea = obj;
 
 	ea->found = true;
-	return rw__get_address(ctx, v, 1, &ea->addr);
+	return rw__get_endpoint_address(ctx, v, ea->dns, &ea->addr, &ea->hostname, &ea->port);
 }
 
 static const struct rw__field endpoint_fields[] = {
@@ -42,16 +48,22 @@ static int lb_endpoint_endpoint(struct rw__ctx *ctx, const struct rw__node *v, v
 {
 	struct endpoint_list *list = obj;
 	struct rw_config_cluster *c = list->cluster;
-	struct endpoint_address ea = {.found = false};
+	struct endpoint_address ea = {.found = false, .dns = list->dns};
 	int rc = rw__walk_map(ctx, v, endpoint_fields, RW__N(endpoint_fields), &ea);
 
-	if (rc)
+	if (!rc && !ea.found)
+		rc = rw__fail(ctx, v, "missing required field 'address'");
+	if (!rc &&
+	    rw__grow((void **)&c->endpoints, &list->cap, c->n_endpoints + 1, sizeof(*c->endpoints)))
+		rc = rw__fail_oom(ctx);
+	if (rc) {
+		free(ea.hostname);
 		return rc;
-	if (!ea.found)
-		return rw__fail(ctx, v, "missing required field 'address'");
-	if (rw__grow((void **)&c->endpoints, &list->cap, c->n_endpoints + 1, sizeof(*c->endpoints)))
-		return rw__fail_oom(ctx);
-	c->endpoints[c->n_endpoints++].addr = ea.addr;
+	}
+	c->endpoints[c->n_endpoints].addr = ea.addr;
+	c->endpoints[c->n_endpoints].hostname = ea.hostname;
+	c->endpoints[c->n_endpoints].port = ea.port;
+	c->n_endpoints++;
 	return 0;
 }
 
@@ -120,10 +132,21 @@ static const struct rw__field assignment_fields[] = {
     RW__UNSUPPORTED("policy"),
 };
 
+/* Envoy's type names in enum order; the walk peeks at "type" before the endpoints. */
+static const char *const cluster_types[] = {"STATIC", "STRICT_DNS", "LOGICAL_DNS", "EDS",
+                                            "ORIGINAL_DST"};
+
+static bool is_dns_type(const char *type)
+{
+	return !strcmp(type, "STRICT_DNS") || !strcmp(type, "LOGICAL_DNS");
+}
+
 static int cluster_load_assignment(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 {
 	struct rw_config_cluster *c = obj;
-	struct endpoint_list list = {c, c->n_endpoints};
+	struct endpoint_list list = {c, c->n_endpoints,
+	                             c->type == RW_CONFIG_CLUSTER_STRICT_DNS ||
+	                                 c->type == RW_CONFIG_CLUSTER_LOGICAL_DNS};
 
 	return rw__walk_map(ctx, v, assignment_fields, RW__N(assignment_fields), &list);
 }
@@ -135,17 +158,242 @@ static int cluster_name(struct rw__ctx *ctx, const struct rw__node *v, void *obj
 
 static int cluster_type(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 {
-	static const char *const types[] = {"STATIC", "STRICT_DNS", "LOGICAL_DNS", "EDS",
-	                                    "ORIGINAL_DST"};
+	static const enum rw_config_cluster_type kinds[] = {
+	    RW_CONFIG_CLUSTER_STATIC, RW_CONFIG_CLUSTER_STRICT_DNS, RW_CONFIG_CLUSTER_LOGICAL_DNS};
 	size_t t;
-	int rc = rw__get_enum(ctx, v, types, RW__N(types), &t);
+	int rc = rw__get_enum(ctx, v, cluster_types, RW__N(cluster_types), &t);
 
 	if (rc)
 		return rc;
-	if (t != 0)
+	if (t >= RW__N(kinds))
 		return rw__fail(ctx, v, "cluster type '%s' is not supported by ringway yet",
-		                types[t]);
-	((struct rw_config_cluster *)obj)->type = RW_CONFIG_CLUSTER_STATIC;
+		                cluster_types[t]);
+	((struct rw_config_cluster *)obj)->type = kinds[t];
+	return 0;
+}
+
+static int cluster_dns_lookup_family(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	static const char *const families[] = {"AUTO", "V4_ONLY", "V6_ONLY", "V4_PREFERRED", "ALL"};
+	size_t f;
+	int rc = rw__get_enum(ctx, v, families, RW__N(families), &f);
+
+	if (rc == 0)
+		((struct rw_config_cluster *)obj)->dns_lookup_family = (enum rw_config_dns_family)f;
+	return rc;
+}
+
+/* Envoy: Duration {gt: 1ms}-style rules; ringway takes >= 1ms (sub-ms rounds up). */
+static int get_interval(struct rw__ctx *ctx, const struct rw__node *v, const char *what,
+                        uint64_t *out)
+{
+	int rc = rw__get_duration_ms(ctx, v, out);
+
+	if (rc)
+		return rc;
+	if (*out == 0)
+		return rw__fail(ctx, v, "%s must be at least 1ms", what);
+	if (*out > UINT32_MAX)
+		return rw__fail(ctx, v, "%s must be at most %llums", what,
+		                (unsigned long long)UINT32_MAX);
+	return 0;
+}
+
+static int cluster_dns_refresh_rate(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	return get_interval(ctx, v, "dns_refresh_rate",
+	                    &((struct rw_config_cluster *)obj)->dns_refresh_ms);
+}
+
+static int cluster_respect_dns_ttl(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	return rw__get_bool(ctx, v, &((struct rw_config_cluster *)obj)->respect_dns_ttl);
+}
+
+static int refresh_base(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	return get_interval(ctx, v, "base_interval",
+	                    &((struct rw_config_cluster *)obj)->dns_failure_base_ms);
+}
+
+static int refresh_max(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	return get_interval(ctx, v, "max_interval",
+	                    &((struct rw_config_cluster *)obj)->dns_failure_max_ms);
+}
+
+static const struct rw__field refresh_rate_fields[] = {
+    RW__FIELD("base_interval", refresh_base),
+    RW__FIELD("max_interval", refresh_max),
+};
+
+static int cluster_dns_failure_refresh_rate(struct rw__ctx *ctx, const struct rw__node *v,
+                                            void *obj)
+{
+	struct rw_config_cluster *c = obj;
+	int rc = rw__walk_map(ctx, v, refresh_rate_fields, RW__N(refresh_rate_fields), c);
+
+	if (rc)
+		return rc;
+	if (!c->dns_failure_base_ms)
+		return rw__fail(ctx, v, "missing required field 'base_interval'");
+	if (c->dns_failure_max_ms && c->dns_failure_max_ms < c->dns_failure_base_ms) {
+		rw__path_key(ctx, "max_interval", 12);
+		return rw__fail(ctx, rw__map_get(v, "max_interval", false),
+		                "max_interval must be greater than or equal to base_interval");
+	}
+	return 0;
+}
+
+/* One resolver address as c-ares takes it: "ip", "ip:port" or "[ipv6]:port". */
+static int walk_nameserver(struct rw__ctx *ctx, const struct rw__node *item, size_t index,
+                           void *obj)
+{
+	struct rw_config_dns_resolver *r = obj;
+	struct rw_config_addr a;
+	char buf[80], *copy;
+	int rc = rw__get_address(ctx, item, 0, &a);
+
+	(void)index;
+	if (rc)
+		return rc;
+	/* Port 0 means "the default": 53. */
+	if (a.ss.ss_family == AF_INET && !((struct sockaddr_in *)&a.ss)->sin_port)
+		((struct sockaddr_in *)&a.ss)->sin_port = htons(53);
+	if (a.ss.ss_family == AF_INET6 && !((struct sockaddr_in6 *)&a.ss)->sin6_port)
+		((struct sockaddr_in6 *)&a.ss)->sin6_port = htons(53);
+	rw_config_addr_format(&a, buf, sizeof(buf));
+	copy = rw__strdup(buf);
+	if (!copy)
+		return rw__fail_oom(ctx);
+	if (rw__grow((void **)&r->nameservers, &(size_t){r->n_nameservers}, r->n_nameservers + 1,
+	             sizeof(*r->nameservers))) {
+		free(copy);
+		return rw__fail_oom(ctx);
+	}
+	r->nameservers[r->n_nameservers++] = copy;
+	return 0;
+}
+
+static void resolver_free(struct rw_config_dns_resolver *r)
+{
+	for (size_t i = 0; i < r->n_nameservers; i++)
+		free(r->nameservers[i]);
+	free(r->nameservers);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Deprecated Cluster.dns_resolvers; typed_dns_resolver_config wins when both are given. */
+static int cluster_dns_resolvers(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	struct rw_config_cluster *c = obj;
+	struct rw_config_dns_resolver r = {0};
+	int rc = rw__walk_seq(ctx, v, walk_nameserver, &r);
+
+	if (rc || c->dns_resolver.typed) {
+		resolver_free(&r);
+		return rc;
+	}
+	resolver_free(&c->dns_resolver);
+	c->dns_resolver = r;
+	return 0;
+}
+
+static int options_use_tcp(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	return rw__get_bool(ctx, v, &((struct rw_config_dns_resolver *)obj)->use_tcp);
+}
+
+static int options_no_search(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	return rw__get_bool(ctx, v, &((struct rw_config_dns_resolver *)obj)->no_search);
+}
+
+static const struct rw__field resolver_options_fields[] = {
+    RW__FIELD("use_tcp_for_dns_lookups", options_use_tcp),
+    RW__FIELD("no_default_search_domain", options_no_search),
+};
+
+static int cares_resolvers(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	return rw__walk_seq(ctx, v, walk_nameserver, obj);
+}
+
+static int cares_options(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	return rw__walk_map(ctx, v, resolver_options_fields, RW__N(resolver_options_fields), obj);
+}
+
+static const struct rw__field cares_fields[] = {
+    RW__IGNORED("@type"),
+    RW__FIELD("resolvers", cares_resolvers),
+    RW__UNSUPPORTED("use_resolvers_as_fallback"),
+    RW__UNSUPPORTED("filter_unroutable_families"),
+    RW__FIELD("dns_resolver_options", cares_options),
+    RW__UNSUPPORTED("udp_max_queries"),
+    RW__UNSUPPORTED("query_timeout_seconds"),
+    RW__UNSUPPORTED("query_tries"),
+    RW__UNSUPPORTED("rotate_nameservers"),
+    RW__UNSUPPORTED("edns0_max_payload_size"),
+    RW__UNSUPPORTED("max_udp_channel_duration"),
+};
+
+#define CARES_TYPE "envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig"
+
+static int typed_resolver_typed_config(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	const struct rw__node *type = rw__map_get(v, "@type", false);
+	const char *slash;
+	char shown[160];
+	size_t saved;
+
+	if (v->kind != RW__NODE_MAP)
+		return rw__fail(ctx, v, "expected a mapping");
+	if (!type)
+		return rw__fail(ctx, v, "missing '@type'");
+	saved = rw__path_key(ctx, "@type", 5);
+	if (type->kind != RW__NODE_SCALAR)
+		return rw__fail(ctx, type, "expected a string");
+	rw__escape(shown, sizeof(shown), type->u.s.text, type->n);
+	slash = strrchr(type->u.s.text, '/');
+	if (!slash || strlen(type->u.s.text) != type->n || strcmp(slash + 1, CARES_TYPE))
+		return rw__fail(ctx, type,
+		                "DNS resolver '%s' is not supported by ringway (only "
+		                "'type.googleapis.com/" CARES_TYPE "')",
+		                shown);
+	rw__path_pop(ctx, saved);
+	return rw__walk_map(ctx, v, cares_fields, RW__N(cares_fields), obj);
+}
+
+static int typed_resolver_name(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	(void)obj;
+	if (v->kind != RW__NODE_SCALAR)
+		return rw__fail(ctx, v, "expected a string");
+	return 0;
+}
+
+static const struct rw__field typed_resolver_fields[] = {
+    RW__FIELD("name", typed_resolver_name),
+    RW__FIELD("typed_config", typed_resolver_typed_config),
+};
+
+static int cluster_typed_dns_resolver_config(struct rw__ctx *ctx, const struct rw__node *v,
+                                             void *obj)
+{
+	struct rw_config_cluster *c = obj;
+	struct rw_config_dns_resolver r = {0};
+	int rc = rw__walk_map(ctx, v, typed_resolver_fields, RW__N(typed_resolver_fields), &r);
+
+	if (!rc && !rw__map_get(v, "typed_config", false))
+		rc = rw__fail(ctx, v, "missing required field 'typed_config'");
+	if (rc) {
+		resolver_free(&r);
+		return rc;
+	}
+	resolver_free(&c->dns_resolver);
+	c->dns_resolver = r;
+	c->dns_resolver.typed = true;
 	return 0;
 }
 
@@ -214,16 +462,17 @@ static const struct rw__field cluster_fields[] = {
     RW__UNSUPPORTED("http_protocol_options"),
     RW__UNSUPPORTED("http2_protocol_options"),
     RW__UNSUPPORTED("typed_extension_protocol_options"),
-    RW__UNSUPPORTED("dns_refresh_rate"),
+    RW__FIELD("dns_refresh_rate", cluster_dns_refresh_rate),
     RW__UNSUPPORTED("dns_jitter"),
-    RW__UNSUPPORTED("dns_failure_refresh_rate"),
-    RW__UNSUPPORTED("respect_dns_ttl"),
-    RW__UNSUPPORTED("dns_lookup_family"),
-    RW__UNSUPPORTED("dns_resolvers"),
+    RW__FIELD("dns_failure_refresh_rate", cluster_dns_failure_refresh_rate),
+    RW__FIELD("respect_dns_ttl", cluster_respect_dns_ttl),
+    RW__FIELD("dns_lookup_family", cluster_dns_lookup_family),
+    RW__FIELD("dns_resolvers", cluster_dns_resolvers),
     RW__UNSUPPORTED("use_tcp_for_dns_lookups"),
     RW__UNSUPPORTED("dns_resolution_config"),
     RW__UNSUPPORTED("dns_resolver_options"),
-    RW__UNSUPPORTED("typed_dns_resolver_config"),
+    RW__FIELD("typed_dns_resolver_config", cluster_typed_dns_resolver_config),
+    RW__UNSUPPORTED("dns_min_refresh_rate"),
     RW__UNSUPPORTED("wait_for_warm_on_init"),
     RW__UNSUPPORTED("outlier_detection"),
     RW__UNSUPPORTED("cleanup_interval"),
@@ -255,16 +504,32 @@ static const struct rw__field cluster_fields[] = {
 int rw__walk_cluster(struct rw__ctx *ctx, const struct rw__node *item, size_t index, void *cfg)
 {
 	struct rw_config_cluster *c = &((struct rw_config *)cfg)->clusters[index];
+	const struct rw__node *type = rw__map_get(item, "type", false);
 	char shown[96];
 	int rc;
 
 	c->type = RW_CONFIG_CLUSTER_STATIC;
+	/* Endpoints may be names only in DNS clusters, and "type" may come after them. */
+	if (type && type->kind == RW__NODE_SCALAR && is_dns_type(type->u.s.text))
+		c->type = RW_CONFIG_CLUSTER_STRICT_DNS;
 	c->connect_timeout_ms = RW_CONFIG_DEFAULT_CONNECT_MS;
 	c->lb_policy = RW_CONFIG_LB_ROUND_ROBIN;
 	c->buffer_limit = RW_CONFIG_DEFAULT_BUFFER_LIMIT;
+	c->dns_lookup_family = RW_CONFIG_DNS_AUTO;
+	c->dns_refresh_ms = RW_CONFIG_DEFAULT_DNS_REFRESH_MS;
 	rc = rw__walk_map(ctx, item, cluster_fields, RW__N(cluster_fields), c);
 	if (rc)
 		return rc;
+	if (c->type == RW_CONFIG_CLUSTER_LOGICAL_DNS && c->n_endpoints != 1) {
+		const struct rw__node *la = rw__map_get(item, "load_assignment", false);
+
+		if (la)
+			rw__path_key(ctx, "load_assignment", 15);
+		return rw__fail(ctx, la ? la : item,
+		                "LOGICAL_DNS clusters must have a single locality_lb_endpoint and "
+		                "a single lb_endpoint (found %zu endpoints)",
+		                c->n_endpoints);
+	}
 	if (!c->name)
 		return rw__fail(ctx, item, "missing required field 'name'");
 	if (!c->name[0]) {
@@ -287,5 +552,8 @@ int rw__walk_cluster(struct rw__ctx *ctx, const struct rw__node *item, size_t in
 void rw__cluster_free(struct rw_config_cluster *c)
 {
 	free(c->name);
+	for (size_t i = 0; i < c->n_endpoints; i++)
+		free(c->endpoints[i].hostname);
 	free(c->endpoints);
+	resolver_free(&c->dns_resolver);
 }

@@ -371,6 +371,32 @@ struct rw_config_listener {
 
 enum rw_config_cluster_type {
 	RW_CONFIG_CLUSTER_STATIC = 1,
+	RW_CONFIG_CLUSTER_STRICT_DNS,  /* every address of every endpoint's name is a host */
+	RW_CONFIG_CLUSTER_LOGICAL_DNS, /* one endpoint; the first address of each answer */
+};
+
+/* Cluster.dns_lookup_family (same order as Envoy's enum and rw_dns_family). */
+enum rw_config_dns_family {
+	RW_CONFIG_DNS_AUTO = 0, /* Envoy's default: AAAA, falling back to A */
+	RW_CONFIG_DNS_V4_ONLY,
+	RW_CONFIG_DNS_V6_ONLY,
+	RW_CONFIG_DNS_V4_PREFERRED,
+	RW_CONFIG_DNS_ALL,
+};
+
+#define RW_CONFIG_DEFAULT_DNS_REFRESH_MS 5000u /* Cluster.dns_refresh_rate */
+
+/*
+ * The c-ares resolver a DNS cluster uses: from dns_resolvers (deprecated) or
+ * typed_dns_resolver_config (envoy.network.dns_resolvers.cares).  Clusters with equal
+ * settings share one resolver.  No nameserver = /etc/resolv.conf (and /etc/hosts).
+ */
+struct rw_config_dns_resolver {
+	char **nameservers; /* "ip", "ip:port" or "[ipv6]:port" */
+	size_t n_nameservers;
+	bool use_tcp;   /* dns_resolver_options.use_tcp_for_dns_lookups */
+	bool no_search; /* dns_resolver_options.no_default_search_domain */
+	bool typed;     /* from typed_dns_resolver_config, which wins over dns_resolvers */
 };
 
 enum rw_config_lb_policy {
@@ -378,7 +404,11 @@ enum rw_config_lb_policy {
 };
 
 struct rw_config_endpoint {
-	struct rw_config_addr addr;
+	struct rw_config_addr addr; /* STATIC, or an IP literal in a DNS cluster */
+	/* DNS clusters: the address to resolve as written (a name or an IP literal) and the
+	 * port_value (host order) every resolved address gets.  NULL / 0 in STATIC clusters. */
+	char *hostname;
+	uint16_t port;
 };
 
 struct rw_config_cluster {
@@ -389,6 +419,13 @@ struct rw_config_cluster {
 	uint32_t buffer_limit;                /* per_connection_buffer_limit_bytes */
 	struct rw_config_endpoint *endpoints; /* flattened lb_endpoints, in config order */
 	size_t n_endpoints;
+	/* STRICT_DNS / LOGICAL_DNS only (defaults set for every cluster). */
+	enum rw_config_dns_family dns_lookup_family; /* default AUTO */
+	uint64_t dns_refresh_ms;                     /* default 5000, >= 1 */
+	bool respect_dns_ttl;                        /* default false */
+	uint64_t dns_failure_base_ms;                /* dns_failure_refresh_rate; 0 = unset */
+	uint64_t dns_failure_max_ms;                 /* 0 = unset (10 x base) */
+	struct rw_config_dns_resolver dns_resolver;
 };
 
 /* admin: parsed now, served by a later release. */

@@ -215,6 +215,14 @@ int rw__get_duration_ms(struct rw__ctx *ctx, const struct rw__node *node, uint64
 /* Parse an Envoy core.v3.Address (only socket_address).  min_port is 0 or 1. */
 int rw__get_address(struct rw__ctx *ctx, const struct rw__node *node, unsigned min_port,
                     struct rw_config_addr *out);
+/*
+ * A cluster endpoint's address (port_value required).  With dns (STRICT_DNS/LOGICAL_DNS)
+ * the address text is stored as written in *hostname (a name or an IP literal, resolved
+ * later) and out holds only the port; otherwise it must be an IP literal.  *port gets
+ * port_value in host order.
+ */
+int rw__get_endpoint_address(struct rw__ctx *ctx, const struct rw__node *node, bool dns,
+                             struct rw_config_addr *out, char **hostname, uint16_t *port);
 /* Match a scalar against names[]; returns the index, or fails listing the names. */
 int rw__get_enum(struct rw__ctx *ctx, const struct rw__node *node, const char *const *names,
                  size_t n_names, size_t *out);

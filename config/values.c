@@ -178,6 +178,8 @@ int rw__get_enum(struct rw__ctx *ctx, const struct rw__node *node, const char *c
 struct socket_address {
 	unsigned min_port;
 	struct rw_config_addr *out; /* filled as fields arrive; the port is set at the end */
+	char **hostname;            /* non-NULL: a DNS cluster endpoint, names allowed */
+	bool endpoint;              /* a cluster endpoint (STATIC when hostname is NULL) */
 	bool have_address, have_port;
 	uint16_t port;
 };
@@ -191,16 +193,31 @@ static int sa_address(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 	if (v->kind != RW__NODE_SCALAR)
 		return rw__fail(ctx, v, "expected a string");
 	memset(sa->out, 0, sizeof(*sa->out));
+	if (sa->hostname) {
+		/* Resolved later (an IP literal resolves to itself); as written, like Envoy. */
+		if (!v->n)
+			return rw__fail(ctx, v, "address must not be empty");
+		sa->have_address = true;
+		return rw__get_string(ctx, v, sa->hostname);
+	}
 	if (!has_nul(v) && inet_pton(AF_INET, v->u.s.text, &in4->sin_addr) == 1) {
 		in4->sin_family = AF_INET;
 		sa->out->len = sizeof(*in4);
 	} else if (!has_nul(v) && inet_pton(AF_INET6, v->u.s.text, &in6->sin6_addr) == 1) {
 		in6->sin6_family = AF_INET6;
 		sa->out->len = sizeof(*in6);
-	} else {
+	} else if (!sa->endpoint) {
 		return rw__fail(ctx, v,
-		                "expected an IP address; DNS names need a STRICT_DNS cluster, "
-		                "not supported by ringway yet");
+		                "expected an IP address; DNS names need a STRICT_DNS cluster "
+		                "(only cluster endpoints may be names)");
+	} else {
+		char shown[96];
+
+		rw__escape(shown, sizeof(shown), v->u.s.text, v->n);
+		return rw__fail(ctx, v,
+		                "malformed IP address: %s; DNS names need a cluster of type "
+		                "'STRICT_DNS' or 'LOGICAL_DNS'",
+		                shown);
 	}
 	sa->have_address = true;
 	return 0;
@@ -249,12 +266,17 @@ struct address_args {
 	unsigned min_port;
 	struct rw_config_addr *out;
 	bool found;
+	char **hostname;
+	uint16_t *port;
 };
 
 static int address_socket(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 {
 	struct address_args *args = obj;
-	struct socket_address sa = {.min_port = args->min_port, .out = args->out};
+	struct socket_address sa = {.min_port = args->min_port,
+	                            .out = args->out,
+	                            .hostname = args->hostname,
+	                            .endpoint = args->port != NULL};
 	int rc = rw__walk_map(ctx, v, socket_address_fields, RW__N(socket_address_fields), &sa);
 
 	if (rc)
@@ -268,6 +290,8 @@ static int address_socket(struct rw__ctx *ctx, const struct rw__node *v, void *o
 		((struct sockaddr_in *)&args->out->ss)->sin_port = sa.port;
 	else
 		((struct sockaddr_in6 *)&args->out->ss)->sin6_port = sa.port;
+	if (args->port)
+		*args->port = ntohs(sa.port);
 	args->found = true;
 	return 0;
 }
@@ -281,7 +305,20 @@ static const struct rw__field address_fields[] = {
 int rw__get_address(struct rw__ctx *ctx, const struct rw__node *node, unsigned min_port,
                     struct rw_config_addr *out)
 {
-	struct address_args args = {min_port, out, false};
+	struct address_args args = {min_port, out, false, NULL, NULL};
+	int rc = rw__walk_map(ctx, node, address_fields, RW__N(address_fields), &args);
+
+	if (rc)
+		return rc;
+	if (!args.found)
+		return rw__fail(ctx, node, "missing required field 'socket_address'");
+	return 0;
+}
+
+int rw__get_endpoint_address(struct rw__ctx *ctx, const struct rw__node *node, bool dns,
+                             struct rw_config_addr *out, char **hostname, uint16_t *port)
+{
+	struct address_args args = {1, out, false, dns ? hostname : NULL, port};
 	int rc = rw__walk_map(ctx, node, address_fields, RW__N(address_fields), &args);
 
 	if (rc)

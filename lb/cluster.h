@@ -1,13 +1,28 @@
 /*
- * Clusters and hosts as the data path sees them: immutable after start-up, shared by every
- * worker.  Per-host live figures are atomics so workers never take a lock to pick a host or
- * to count a connection.  (Dynamic host sets arrive with DNS and health checking; they will
- * be published as snapshots, never mutated in place.)
+ * Clusters and hosts as the data path sees them, shared by every worker.
+ *
+ * A cluster's hosts are an immutable snapshot (struct rw_host_set) behind one atomic
+ * pointer.  Workers read it without locks inside an epoch read section (lb/epoch.h); a
+ * writer (the DNS resolver thread, or the main thread at start) builds a whole new set and
+ * publishes it with one exchange, and the old set is freed once no worker can still be
+ * reading it.  Sets are never mutated in place.
+ *
+ *   cluster.hosts ──► set v2 { n=2, [A, C] }          set v1 { n=2, [A, B] } (retired)
+ *                                │   │                              │   │
+ *                                ▼   ▼                              ▼   ▼
+ *                     host A (refs: v1, v2, sessions)   host B (refs: v1, session on B)
+ *
+ * Hosts are refcounted: each set holds one ref per entry and each TCP session one for its
+ * lifetime, so a session keeps its host (and the host's counters) after the host left the
+ * set.  A new set reuses the host object of every address that is still present, so counters
+ * survive updates.  Per-host live figures are relaxed atomics: workers never take a lock to
+ * pick a host or to count a connection.
  */
 #ifndef RW_LB_CLUSTER_H
 #define RW_LB_CLUSTER_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -16,23 +31,73 @@ struct rw_host {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char name[64]; /* "127.0.0.1:8080", for logs */
+	_Atomic uint32_t refs;
 	_Atomic uint64_t cx_total;
 	_Atomic int64_t cx_active;
 	_Atomic uint64_t cx_connect_fail;
+};
+
+/* An immutable snapshot: n hosts, each holding one ref taken for the set. */
+struct rw_host_set {
+	size_t n;
+	struct rw_host *hosts[];
+};
+
+/* One address a host set is built from (layout-compatible with struct rw_dns_address). */
+struct rw_lb_address {
+	struct sockaddr_storage addr;
+	socklen_t len;
 };
 
 struct rw_cluster {
 	char *name;
 	uint64_t connect_timeout_ms;
 	uint32_t buffer_limit;
-	struct rw_host *hosts;
-	size_t n_hosts;
+	/* The current snapshot, never NULL once the cluster is set up (maybe n == 0).  Read it
+	 * only inside rw_lb_read_lock(); write it only with rw_cluster_publish(). */
+	_Atomic(struct rw_host_set *) hosts;
 	/* Round-robin cursor: one relaxed fetch_add per pick, shared by all workers.  Padded
 	 * so the cursor does not false-share with the read-mostly fields above. */
 	_Alignas(64) _Atomic uint64_t rr_next;
 };
 
-/* Round robin over all hosts; NULL when the cluster has none. */
+/* A host for addr with one reference (the caller's); NULL on OOM.  name is formatted. */
+struct rw_host *rw_host_create(const struct sockaddr *addr, socklen_t len);
+void rw_host_ref(struct rw_host *h);
+/* Drop a reference; the last one frees the host. */
+void rw_host_unref(struct rw_host *h);
+
+/*
+ * Build a set of n hosts for addrs[], in order.  An address found in old (may be NULL)
+ * reuses that host object, each old host at most once, so duplicate addresses stay separate
+ * hosts.  Returns 0 and *out, or -ENOMEM with nothing allocated.  Any thread; old must stay
+ * alive during the call (the writer's own current set always does).
+ */
+int rw_host_set_build(const struct rw_host_set *old, const struct rw_lb_address *addrs, size_t n,
+                      struct rw_host_set **out);
+/* Same hosts in the same order? */
+bool rw_host_set_equal(const struct rw_host_set *a, const struct rw_host_set *b);
+/* Drop the set's host refs and free it.  Only for a set no reader can see. */
+void rw_host_set_free(struct rw_host_set *set);
+/* "127.0.0.2:8080, 127.0.0.3:8080" (or "none") into buf, truncated with "..."; returns buf. */
+const char *rw_host_set_format(const struct rw_host_set *set, char *buf, size_t len);
+
+/*
+ * Make set the cluster's current snapshot (ownership moves to the cluster) and retire the
+ * previous one through lb/epoch.h.  Never blocks.  Writers of one cluster must be serialized
+ * by the caller.
+ */
+void rw_cluster_publish(struct rw_cluster *c, struct rw_host_set *set);
+/* Free the current snapshot at shutdown, once no worker can read it; then reclaim all. */
+void rw_cluster_release_hosts(struct rw_cluster *c);
+/* The current snapshot for a writer (the thread that publishes); NULL before the first. */
+struct rw_host_set *rw_cluster_hosts_writer(struct rw_cluster *c);
+
+/*
+ * Round robin over the current snapshot: returns a host with a reference taken for the
+ * caller (drop it with rw_host_unref), or NULL when the cluster has none.  Lock-free; any
+ * worker thread.
+ */
 struct rw_host *rw_lb_round_robin_pick(struct rw_cluster *c);
 
 #endif

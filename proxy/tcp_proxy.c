@@ -37,7 +37,7 @@ struct tcp_session {
 	const struct rw_tcp_proxy_config *cfg;
 	struct rw_sock *down;
 	struct rw_sock *up;
-	struct rw_host *host;
+	struct rw_host *host;  /* one reference held for the session's lifetime */
 	struct rw_timer timer; /* connect timeout, then idle timeout */
 	uint64_t last_activity;
 	uint64_t id;
@@ -56,6 +56,8 @@ static void session_close(struct tcp_session *t, const char *why)
 		rw_sock_close(t->up);
 	if (t->host && (t->flags & TS_CONNECTED))
 		atomic_fetch_sub_explicit(&t->host->cx_active, 1, memory_order_relaxed);
+	if (t->host)
+		rw_host_unref(t->host); /* the pick's ref: the host may have left the set since */
 	rw_proxy_worker_untrack(t->w, &t->link);
 	free(t);
 }

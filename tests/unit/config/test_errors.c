@@ -238,8 +238,8 @@ static const struct bad bad[] = {
     {CLUSTER "    connect_timeout: 5\n",
      "static_resources.clusters[0].connect_timeout: line 4:22: ",
      "expected a duration like \"0.25s\"", -EINVAL},
-    {CLUSTER "    type: STRICT_DNS\n", "static_resources.clusters[0].type: line 4:11: ",
-     "cluster type 'STRICT_DNS' is not supported by ringway yet", -EINVAL},
+    {CLUSTER "    type: EDS\n", "static_resources.clusters[0].type: line 4:11: ",
+     "cluster type 'EDS' is not supported by ringway yet", -EINVAL},
     {CLUSTER "    type: EDS\n", "static_resources.clusters[0].type: line 4:11: ",
      "cluster type 'EDS' is not supported by ringway yet", -EINVAL},
     {CLUSTER "    type: STATICK\n", "static_resources.clusters[0].type: line 4:11: ",
@@ -291,7 +291,47 @@ static const struct bad bad[] = {
      "            address:\n              socket_address: {address: db.local, port_value: 5}\n",
      "static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint."
      "address.socket_address.address: line 9:41: ",
-     "DNS names need a STRICT_DNS cluster, not supported by ringway yet", -EINVAL},
+     "malformed IP address: db.local; DNS names need a cluster of type 'STRICT_DNS' or "
+     "'LOGICAL_DNS'",
+     -EINVAL},
+    /* DNS clusters. */
+    {CLUSTER "    type: STRICT_DNS\n    dns_lookup_family: V5_ONLY\n",
+     "static_resources.clusters[0].dns_lookup_family: line 5:24: ", "V4_ONLY", -EINVAL},
+    {CLUSTER "    type: STRICT_DNS\n    dns_refresh_rate: 0s\n",
+     "static_resources.clusters[0].dns_refresh_rate: line 5:23: ",
+     "dns_refresh_rate must be at least 1ms", -EINVAL},
+    {CLUSTER "    dns_failure_refresh_rate: {base_interval: 2s, max_interval: 1s}\n",
+     "static_resources.clusters[0].dns_failure_refresh_rate.max_interval: line 4:65: ",
+     "max_interval must be greater than or equal to base_interval", -EINVAL},
+    {CLUSTER "    type: LOGICAL_DNS\n"
+             "    load_assignment:\n      endpoints:\n      - lb_endpoints:\n"
+             "        - endpoint: {address: {socket_address: {address: a.test, port_value: 1}}}\n"
+             "        - endpoint: {address: {socket_address: {address: b.test, port_value: 1}}}\n",
+     "static_resources.clusters[0].load_assignment: line 6:7: ",
+     "LOGICAL_DNS clusters must have a single locality_lb_endpoint and a single lb_endpoint",
+     -EINVAL},
+    {CLUSTER
+     "    typed_dns_resolver_config:\n      name: cares\n      typed_config:\n"
+     "        \"@type\": type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3."
+     "CaresDnsResolverConfig\n        use_resolvers_as_fallback: true\n",
+     "static_resources.clusters[0].typed_dns_resolver_config.typed_config."
+     "use_resolvers_as_fallback: line 8:9: ",
+     "not supported by ringway yet", -EINVAL},
+    {CLUSTER
+     "    typed_dns_resolver_config:\n      typed_config:\n"
+     "        \"@type\": type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3."
+     "CaresDnsResolverConfig\n        dns_resolver_options: {use_tcp: true}\n",
+     "static_resources.clusters[0].typed_dns_resolver_config.typed_config."
+     "dns_resolver_options.use_tcp: line 7:32: ",
+     "", -EINVAL},
+    {CLUSTER "    typed_dns_resolver_config:\n      typed_config:\n"
+             "        \"@type\": type.googleapis.com/envoy.extensions.network.dns_resolver."
+             "getaddrinfo.v3.GetAddrInfoDnsResolverConfig\n",
+     "static_resources.clusters[0].typed_dns_resolver_config.typed_config.@type: line 6:18: ",
+     "is not supported by ringway", -EINVAL},
+    {CLUSTER "    dns_resolvers: [{socket_address: {address: ns.local}}]\n",
+     "static_resources.clusters[0].dns_resolvers[0].socket_address.address: line 4:48: ",
+     "expected an IP address", -EINVAL},
     {CLUSTER "    load_assignment:\n      named_endpoints: {}\n",
      "static_resources.clusters[0].load_assignment.named_endpoints: line 5:7: ",
      "not supported by ringway yet", -EINVAL},

@@ -301,9 +301,87 @@ static void test_addr_format(void)
 	CHECK(strcmp(small, "192.1") == 0); /* truncated, still terminated */
 }
 
+#define DNS_CLUSTERS                                                                               \
+	"static_resources:\n"                                                                      \
+	"  clusters:\n"                                                                            \
+	"  - name: strict\n"                                                                       \
+	"    load_assignment:\n"                                                                   \
+	"      endpoints:\n"                                                                       \
+	"      - lb_endpoints:\n"                                                                  \
+	"        - endpoint: {address: {socket_address: {address: svc.test, port_value: 80}}}\n"   \
+	"        - endpoint: {address: {socket_address: {address: 10.0.0.1, port_value: 81}}}\n"   \
+	"    type: STRICT_DNS\n"                                                                   \
+	"  - name: logical\n"                                                                      \
+	"    type: LOGICAL_DNS\n"                                                                  \
+	"    dns_lookup_family: V4_PREFERRED\n"                                                    \
+	"    dns_refresh_rate: 0.2s\n"                                                             \
+	"    respect_dns_ttl: true\n"                                                              \
+	"    dns_failure_refresh_rate: {base_interval: 1s, max_interval: 10s}\n"                   \
+	"    dns_resolvers: [{socket_address: {address: 127.0.0.1, port_value: 5353}}]\n"          \
+	"    load_assignment:\n"                                                                   \
+	"      endpoints:\n"                                                                       \
+	"      - lb_endpoints:\n"                                                                  \
+	"        - endpoint: {address: {socket_address: {address: db.test, port_value: 5432}}}\n"  \
+	"  - name: typed\n"                                                                        \
+	"    type: STRICT_DNS\n"                                                                   \
+	"    dns_resolvers: [{socket_address: {address: 127.0.0.9}}]\n"                            \
+	"    typed_dns_resolver_config:\n"                                                         \
+	"      name: envoy.network.dns_resolvers.cares\n"                                          \
+	"      typed_config:\n"                                                                    \
+	"        \"@type\": type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3."   \
+	"CaresDnsResolverConfig\n"                                                                 \
+	"        resolvers: [{socket_address: {address: \"::1\", port_value: 53}},\n"              \
+	"                    {socket_address: {address: 127.0.0.2}}]\n"                            \
+	"        dns_resolver_options: {use_tcp_for_dns_lookups: true, "                           \
+	"no_default_search_domain: true}\n"                                                        \
+	"    load_assignment:\n"                                                                   \
+	"      endpoints:\n"                                                                       \
+	"      - lb_endpoints:\n"                                                                  \
+	"        - endpoint: {address: {socket_address: {address: a.test, port_value: 1}}}\n"
+
+static void test_dns_clusters(void)
+{
+	struct rw_config *cfg = load(DNS_CLUSTERS);
+	const struct rw_config_cluster *c = &cfg->clusters[0];
+
+	CHECK(cfg->n_clusters == 3);
+	/* STRICT_DNS with Envoy's defaults; "type" after the endpoints still allows names. */
+	CHECK(c->type == RW_CONFIG_CLUSTER_STRICT_DNS);
+	CHECK(c->n_endpoints == 2);
+	CHECK(!strcmp(c->endpoints[0].hostname, "svc.test") && c->endpoints[0].port == 80);
+	CHECK(!strcmp(c->endpoints[1].hostname, "10.0.0.1") && c->endpoints[1].port == 81);
+	CHECK(c->dns_lookup_family == RW_CONFIG_DNS_AUTO);
+	CHECK(c->dns_refresh_ms == 5000);
+	CHECK(!c->respect_dns_ttl);
+	CHECK(c->dns_failure_base_ms == 0 && c->dns_failure_max_ms == 0);
+	CHECK(c->dns_resolver.n_nameservers == 0 && !c->dns_resolver.use_tcp &&
+	      !c->dns_resolver.no_search);
+
+	c = &cfg->clusters[1];
+	CHECK(c->type == RW_CONFIG_CLUSTER_LOGICAL_DNS);
+	CHECK(c->n_endpoints == 1 && !strcmp(c->endpoints[0].hostname, "db.test"));
+	CHECK(c->endpoints[0].port == 5432);
+	CHECK(c->dns_lookup_family == RW_CONFIG_DNS_V4_PREFERRED);
+	CHECK(c->dns_refresh_ms == 200 && c->respect_dns_ttl);
+	CHECK(c->dns_failure_base_ms == 1000 && c->dns_failure_max_ms == 10000);
+	CHECK(c->dns_resolver.n_nameservers == 1);
+	CHECK(!strcmp(c->dns_resolver.nameservers[0], "127.0.0.1:5353"));
+
+	/* typed_dns_resolver_config wins over dns_resolvers; port 0 means 53. */
+	c = &cfg->clusters[2];
+	CHECK(c->dns_resolver.typed && c->dns_resolver.n_nameservers == 2);
+	CHECK(!strcmp(c->dns_resolver.nameservers[0], "[::1]:53"));
+	CHECK(!strcmp(c->dns_resolver.nameservers[1], "127.0.0.2:53"));
+	CHECK(c->dns_resolver.use_tcp && c->dns_resolver.no_search);
+
+	/* STATIC clusters keep IP literals only, with no hostname. */
+	rw_config_free(cfg);
+}
+
 int main(void)
 {
 	test_fixtures();
+	test_dns_clusters();
 	test_missing_file();
 	test_defaults();
 	test_durations();

@@ -1,0 +1,175 @@
+/*
+ * Host objects and host-set snapshots: building a set from an address list while keeping
+ * the objects (and counters) of addresses that did not change, and publishing it.  See
+ * lb/cluster.h for the ownership picture and lb/epoch.h for reclamation.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "lb/cluster.h"
+#include "lb/epoch.h"
+
+static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+		snprintf(buf, len, "[%s]:%u", ip, ntohs(in6->sin6_port));
+	} else {
+		const struct sockaddr_in *in4 = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &in4->sin_addr, ip, sizeof(ip));
+		snprintf(buf, len, "%s:%u", ip, ntohs(in4->sin_port));
+	}
+}
+
+struct rw_host *rw_host_create(const struct sockaddr *addr, socklen_t len)
+{
+	struct rw_host *h;
+
+	if (len > sizeof(h->addr))
+		return NULL;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	memcpy(&h->addr, addr, len);
+	h->addrlen = len;
+	atomic_init(&h->refs, 1);
+	format_addr(&h->addr, h->name, sizeof(h->name));
+	return h;
+}
+
+void rw_host_ref(struct rw_host *h)
+{
+	atomic_fetch_add_explicit(&h->refs, 1, memory_order_relaxed);
+}
+
+void rw_host_unref(struct rw_host *h)
+{
+	/* acq_rel: the freeing thread must see every other holder's last counter update. */
+	if (atomic_fetch_sub_explicit(&h->refs, 1, memory_order_acq_rel) == 1)
+		free(h);
+}
+
+static bool same_addr(const struct rw_host *h, const struct rw_lb_address *a)
+{
+	return h->addrlen == a->len && !memcmp(&h->addr, &a->addr, a->len);
+}
+
+int rw_host_set_build(const struct rw_host_set *old, const struct rw_lb_address *addrs, size_t n,
+                      struct rw_host_set **out)
+{
+	size_t n_old = old ? old->n : 0, i, j;
+	struct rw_host_set *set = malloc(sizeof(*set) + n * sizeof(set->hosts[0]));
+	bool *taken = calloc(n_old ? n_old : 1, sizeof(*taken));
+	int rc = -ENOMEM;
+
+	if (!set || !taken)
+		goto out;
+	set->n = 0;
+	for (i = 0; i < n; i++) {
+		struct rw_host *h = NULL;
+
+		for (j = 0; j < n_old; j++)
+			if (!taken[j] && same_addr(old->hosts[j], &addrs[i])) {
+				taken[j] = true;
+				h = old->hosts[j];
+				rw_host_ref(h);
+				break;
+			}
+		if (!h)
+			h = rw_host_create((const struct sockaddr *)&addrs[i].addr, addrs[i].len);
+		if (!h)
+			goto out;
+		set->hosts[set->n++] = h;
+	}
+	*out = set;
+	set = NULL;
+	rc = 0;
+out:
+	if (set)
+		rw_host_set_free(set);
+	free(taken);
+	return rc;
+}
+
+bool rw_host_set_equal(const struct rw_host_set *a, const struct rw_host_set *b)
+{
+	size_t i;
+
+	if (!a || !b)
+		return a == b;
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++)
+		if (a->hosts[i] != b->hosts[i])
+			return false;
+	return true;
+}
+
+void rw_host_set_free(struct rw_host_set *set)
+{
+	size_t i;
+
+	if (!set)
+		return;
+	for (i = 0; i < set->n; i++)
+		rw_host_unref(set->hosts[i]);
+	free(set);
+}
+
+const char *rw_host_set_format(const struct rw_host_set *set, char *buf, size_t len)
+{
+	size_t i, used = 0;
+	int w;
+
+	if (!len)
+		return buf;
+	buf[0] = '\0';
+	if (!set || !set->n) {
+		snprintf(buf, len, "none");
+		return buf;
+	}
+	for (i = 0; i < set->n; i++) {
+		w = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", set->hosts[i]->name);
+		if (w < 0 || (size_t)w >= len - used) {
+			if (len > 4)
+				memcpy(buf + len - 4, "...", 4);
+			break;
+		}
+		used += (size_t)w;
+	}
+	return buf;
+}
+
+static void free_set(void *p)
+{
+	rw_host_set_free(p);
+}
+
+void rw_cluster_publish(struct rw_cluster *c, struct rw_host_set *set)
+{
+	struct rw_host_set *old = atomic_exchange(&c->hosts, set);
+
+	if (old)
+		rw_lb_retire(old, free_set);
+}
+
+struct rw_host_set *rw_cluster_hosts_writer(struct rw_cluster *c)
+{
+	return atomic_load_explicit(&c->hosts, memory_order_acquire);
+}
+
+void rw_cluster_release_hosts(struct rw_cluster *c)
+{
+	rw_host_set_free(atomic_exchange(&c->hosts, NULL));
+	rw_lb_reclaim(true);
+}
