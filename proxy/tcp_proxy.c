@@ -29,6 +29,7 @@ enum {
 	TS_UP_EOF = 1u << 2,   /* upstream sent FIN */
 	TS_DOWN_PAUSED = 1u << 3,
 	TS_UP_PAUSED = 1u << 4,
+	TS_FLUSHING = 1u << 5, /* one side failed: deliver what the other is owed, then close */
 };
 
 struct tcp_session {
@@ -80,6 +81,11 @@ static uint32_t limit_of(struct tcp_session *t, struct rw_sock *to)
 
 static void maybe_finish(struct tcp_session *t)
 {
+	if (t->flags & TS_FLUSHING) {
+		if (rw_sock_flushed(t->down ? t->down : t->up))
+			session_close(t, "flushed after the peer's error");
+		return;
+	}
 	if ((t->flags & (TS_DOWN_EOF | TS_UP_EOF)) == (TS_DOWN_EOF | TS_UP_EOF) &&
 	    rw_sock_flushed(t->down) && rw_sock_flushed(t->up))
 		session_close(t, "both sides finished");
@@ -93,6 +99,8 @@ static void on_data(struct rw_sock *s, void *ctx, struct rw_buf *b, uint32_t off
 	uint32_t paused = s == t->down ? TS_DOWN_PAUSED : TS_UP_PAUSED;
 
 	t->last_activity = rw_engine_now_ms(e);
+	if (!to)
+		return; /* flushing: the side these bytes were for is gone */
 	if (rw_chain_append_recv(rw_sock_out(to), rw_engine_pool(e), b, off, len) < 0) {
 		session_close(t, "out of memory");
 		return;
@@ -111,7 +119,7 @@ static void on_sent(struct rw_sock *s, void *ctx)
 	uint32_t paused = from == t->down ? TS_DOWN_PAUSED : TS_UP_PAUSED;
 
 	t->last_activity = rw_engine_now_ms(t->w->eng);
-	if ((t->flags & paused) && rw_sock_out_bytes(s) <= limit_of(t, s) / 2) {
+	if (from && (t->flags & paused) && rw_sock_out_bytes(s) <= limit_of(t, s) / 2) {
 		t->flags &= ~paused;
 		rw_sock_read_start(from);
 	}
@@ -123,13 +131,16 @@ static void on_eof(struct rw_sock *s, void *ctx)
 	struct tcp_session *t = ctx;
 
 	t->flags |= s == t->down ? TS_DOWN_EOF : TS_UP_EOF;
-	rw_sock_shutdown_write(peer_of(t, s));
+	if (peer_of(t, s))
+		rw_sock_shutdown_write(peer_of(t, s));
 	maybe_finish(t);
 }
 
 static void on_error(struct rw_sock *s, void *ctx, int err)
 {
 	struct tcp_session *t = ctx;
+	struct rw_sock *other;
+	const char *why;
 
 	if (s == t->up && !(t->flags & TS_CONNECTED)) {
 		atomic_fetch_add_explicit(&t->host->cx_connect_fail, 1, memory_order_relaxed);
@@ -140,7 +151,27 @@ static void on_error(struct rw_sock *s, void *ctx, int err)
 	}
 	rw_log_debug("tcp", "[C%llu] %s error: %s", (unsigned long long)t->id,
 	             s == t->down ? "downstream" : "upstream", strerror(-err));
-	session_close(t, s == t->down ? "downstream error" : "upstream error");
+	if (t->flags & TS_FLUSHING) {
+		session_close(t, "error while flushing");
+		return;
+	}
+	/* Like Envoy's close(FlushWrite): bytes already received from the failed side are still
+	 * delivered to the other, then it gets a FIN.  The idle timeout bounds a reader that
+	 * never drains them. */
+	other = peer_of(t, s);
+	why = s == t->down ? "downstream error" : "upstream error";
+	rw_sock_close(s);
+	if (s == t->down)
+		t->down = NULL;
+	else
+		t->up = NULL;
+	if (rw_sock_flushed(other)) {
+		session_close(t, why);
+		return;
+	}
+	t->flags |= TS_FLUSHING;
+	rw_sock_read_stop(other);
+	rw_sock_shutdown_write(other);
 }
 
 static void on_timer(struct rw_timer *tm, void *arg)
