@@ -106,6 +106,7 @@ struct server {
 	pthread_cond_t cond;
 	int n_ready;
 	int n_exited;
+	bool worker_failed;
 };
 
 static void raise_nofile(void)
@@ -562,6 +563,8 @@ static void *worker_main(void *arg)
 	pthread_mutex_lock(&w->srv->lock);
 	w->init_result = r;
 	w->srv->n_exited++;
+	if (r)
+		w->srv->worker_failed = true;
 	pthread_mutex_unlock(&w->srv->lock);
 	return NULL;
 }
@@ -604,6 +607,16 @@ static void free_server(struct server *s)
 	pthread_cond_destroy(&s->cond);
 }
 
+static bool worker_failed(struct server *s)
+{
+	bool failed;
+
+	pthread_mutex_lock(&s->lock);
+	failed = s->worker_failed;
+	pthread_mutex_unlock(&s->lock);
+	return failed;
+}
+
 static bool all_exited(struct server *s)
 {
 	bool done;
@@ -622,8 +635,18 @@ static void wait_for_workers(struct server *s, const sigset_t *set)
 {
 	const struct timespec tick = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
 	int sig, w, count = 0;
+	bool stopping = false;
 
 	while (!all_exited(s)) {
+		if (worker_failed(s) && !stopping) {
+			/* A worker whose ring failed cannot serve its share of the reuseport
+			 * sockets: stop the others too and exit non-zero, rather than run degraded.
+			 */
+			rw_log_error("main", "a worker failed: stopping");
+			for (w = 0; w < s->n_workers; w++)
+				rw_engine_drain(s->workers[w].eng, 0);
+			stopping = true;
+		}
 		sig = sigtimedwait(set, NULL, &tick);
 		if (sig < 0)
 			continue;
