@@ -342,26 +342,21 @@ static const struct rw__field cares_fields[] = {
 
 static int typed_resolver_typed_config(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 {
-	const struct rw__node *type = rw__map_get(v, "@type", false);
-	const char *slash;
+	const struct rw__node *type;
+	const char *name;
 	char shown[160];
-	size_t saved;
+	int rc = rw__any_type(ctx, v, CARES_TYPE, &type, &name);
 
-	if (v->kind != RW__NODE_MAP)
-		return rw__fail(ctx, v, "expected a mapping");
-	if (!type)
-		return rw__fail(ctx, v, "missing '@type'");
-	saved = rw__path_key(ctx, "@type", 5);
-	if (type->kind != RW__NODE_SCALAR)
-		return rw__fail(ctx, type, "expected a string");
-	rw__escape(shown, sizeof(shown), type->u.s.text, type->n);
-	slash = strrchr(type->u.s.text, '/');
-	if (!slash || strlen(type->u.s.text) != type->n || strcmp(slash + 1, CARES_TYPE))
+	if (rc)
+		return rc;
+	if (strcmp(name, CARES_TYPE)) {
+		rw__path_key(ctx, "@type", 5);
+		rw__escape(shown, sizeof(shown), type->u.s.text, type->n);
 		return rw__fail(ctx, type,
 		                "DNS resolver '%s' is not supported by ringway (only "
 		                "'type.googleapis.com/" CARES_TYPE "')",
 		                shown);
-	rw__path_pop(ctx, saved);
+	}
 	return rw__walk_map(ctx, v, cares_fields, RW__N(cares_fields), obj);
 }
 

@@ -46,43 +46,21 @@ static const struct rw__field router_fields[] = {
     RW__UNSUPPORTED("upstream_http_filters"),
 };
 
-static bool is_envoy_type(const char *name)
-{
-	return strncmp(name, "envoy.", 6) == 0 || strncmp(name, "udpa.", 5) == 0 ||
-	       strncmp(name, "xds.", 4) == 0;
-}
-
 static int hf_typed_config(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 {
 	struct rw_config_http_filter *f = obj;
 	const struct rw__node *type;
-	const char *slash;
-	char shown[160];
-	size_t saved;
+	const char *name;
+	int rc = rw__any_type(ctx, v, ROUTER_TYPE, &type, &name);
 
-	if (v->kind != RW__NODE_MAP)
-		return rw__fail(ctx, v, "expected a mapping");
-	type = rw__map_get(v, "@type", false);
-	if (!type)
-		return rw__fail(ctx, v, "missing '@type'");
-	saved = rw__path_key(ctx, "@type", 5);
-	if (type->kind != RW__NODE_SCALAR)
-		return rw__fail(ctx, type, "expected a string");
-	rw__escape(shown, sizeof(shown), type->u.s.text, type->n);
-	slash = strrchr(type->u.s.text, '/');
-	if (!slash || strlen(type->u.s.text) != type->n)
-		return rw__fail(ctx, type,
-		                "'%s' is not a type URL like 'type.googleapis.com/" ROUTER_TYPE "'",
-		                shown);
-	if (strcmp(slash + 1, ROUTER_TYPE) == 0) {
-		rw__path_pop(ctx, saved);
+	if (rc)
+		return rc;
+	if (strcmp(name, ROUTER_TYPE) == 0) {
 		f->kind = RW_CONFIG_HTTP_FILTER_ROUTER;
 		f->u.router.dynamic_stats = true;
 		return rw__walk_map(ctx, v, router_fields, RW__N(router_fields), f);
 	}
-	if (is_envoy_type(slash + 1))
-		return rw__fail(ctx, type, "'%s' is not supported by ringway yet", shown);
-	return rw__fail(ctx, type, "unknown @type '%s'", shown);
+	return rw__any_type_unsupported(ctx, type, name);
 }
 
 static int hf_name(struct rw__ctx *ctx, const struct rw__node *v, void *obj)

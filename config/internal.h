@@ -163,6 +163,19 @@ void rw__path_pop(struct rw__ctx *ctx, size_t saved);
 /* Copy bytes into dst (size dstlen) printable: quotes, controls and non-ASCII become \xNN. */
 void rw__escape(char *dst, size_t dstlen, const char *src, size_t len);
 
+/*
+ * typed_config is a protobuf Any: a mapping whose "@type" is a type URL.  Returns 0 with *type
+ * the "@type" node and *name the message name after the URL's last '/' (an Any may name any
+ * host), the path unchanged; or fails at "<path>.@type".  `example` is the full message name
+ * shown when the value is not a type URL.
+ */
+int rw__any_type(struct rw__ctx *ctx, const struct rw__node *v, const char *example,
+                 const struct rw__node **type, const char **name);
+
+/* The error for an "@type" nothing accepted: Envoy's own types are "not supported by ringway
+ * yet" (so a user can tell a gap from a typo), anything else is "unknown @type". */
+int rw__any_type_unsupported(struct rw__ctx *ctx, const struct rw__node *type, const char *name);
+
 bool rw__is_null(const struct rw__node *node);
 /* Does a YAML key name this field?  Proto3 JSON also allows lowerCamelCase names. */
 bool rw__key_is(const struct rw__node *key, const char *field);

@@ -87,63 +87,40 @@ static int walk_tcp_proxy(struct rw__ctx *ctx, const struct rw__node *any,
 	return rw__remember_cluster_ref(ctx, any, "cluster", tp->cluster, "tcp_proxy cluster");
 }
 
-/* Does this look like one of Envoy's own message types (so "not supported", not "unknown")? */
-static bool is_envoy_type(const char *name)
-{
-	return strncmp(name, "envoy.", 6) == 0 || strncmp(name, "udpa.", 5) == 0 ||
-	       strncmp(name, "xds.", 4) == 0;
-}
-
 static int filter_typed_config(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 {
 	struct rw_config_filter *f = obj;
 	const struct rw__node *type;
-	const char *slash;
-	char shown[160];
+	const char *name;
 	size_t saved;
+	int rc = rw__any_type(ctx, v, TCP_PROXY_TYPE, &type, &name);
 
-	if (v->kind != RW__NODE_MAP)
-		return rw__fail(ctx, v, "expected a mapping");
-	type = rw__map_get(v, "@type", false);
-	if (!type)
-		return rw__fail(ctx, v, "missing '@type'");
-	saved = rw__path_key(ctx, "@type", 5);
-	if (type->kind != RW__NODE_SCALAR)
-		return rw__fail(ctx, type, "expected a string");
-	rw__escape(shown, sizeof(shown), type->u.s.text, type->n);
-	/* An Any's type URL may use any host; only the part after the last '/' names the type. */
-	slash = strrchr(type->u.s.text, '/');
-	if (!slash || strlen(type->u.s.text) != type->n)
-		return rw__fail(
-		    ctx, type,
-		    "'%s' is not a type URL like 'type.googleapis.com/" TCP_PROXY_TYPE "'", shown);
-	if (strcmp(slash + 1, TCP_PROXY_TYPE) == 0) {
-		rw__path_pop(ctx, saved);
+	if (rc)
+		return rc;
+	if (strcmp(name, TCP_PROXY_TYPE) == 0) {
 		f->kind = RW_CONFIG_FILTER_TCP_PROXY;
 		return walk_tcp_proxy(ctx, v, &f->u.tcp_proxy);
 	}
-	if (strcmp(slash + 1, HCM_TYPE) == 0) {
+	if (strcmp(name, HCM_TYPE) == 0) {
 		/* Remembered for the HTTP gate in bootstrap.c, checked when all else passed. */
 		if (!ctx->http_gate.seen) {
+			saved = rw__path_key(ctx, "@type", 5);
 			ctx->http_gate.seen = true;
 			ctx->http_gate.line = type->line;
 			ctx->http_gate.col = type->col;
 			memcpy(ctx->http_gate.path, ctx->path, sizeof(ctx->path));
 			rw__escape(ctx->http_gate.type, sizeof(ctx->http_gate.type), type->u.s.text,
 			           type->n);
+			rw__path_pop(ctx, saved);
 		}
-		rw__path_pop(ctx, saved);
 		f->kind = RW_CONFIG_FILTER_HTTP_CONNECTION_MANAGER;
 		return rw__walk_hcm(ctx, v, &f->u.hcm);
 	}
-	if (strcmp(slash + 1, ECHO_TYPE) == 0) {
-		rw__path_pop(ctx, saved);
+	if (strcmp(name, ECHO_TYPE) == 0) {
 		f->kind = RW_CONFIG_FILTER_ECHO;
 		return rw__walk_map(ctx, v, echo_fields, RW__N(echo_fields), NULL);
 	}
-	if (is_envoy_type(slash + 1))
-		return rw__fail(ctx, type, "'%s' is not supported by ringway yet", shown);
-	return rw__fail(ctx, type, "unknown @type '%s'", shown);
+	return rw__any_type_unsupported(ctx, type, name);
 }
 
 static int filter_name(struct rw__ctx *ctx, const struct rw__node *v, void *obj)

@@ -464,3 +464,43 @@ int rw__oneof(struct rw__ctx *ctx, const struct rw__node *map, const char *const
 	}
 	return 0;
 }
+
+int rw__any_type(struct rw__ctx *ctx, const struct rw__node *v, const char *example,
+                 const struct rw__node **type, const char **name)
+{
+	const struct rw__node *t;
+	const char *slash;
+	char shown[160];
+	size_t saved;
+
+	if (v->kind != RW__NODE_MAP)
+		return rw__fail(ctx, v, "expected a mapping");
+	t = rw__map_get(v, "@type", false);
+	if (!t)
+		return rw__fail(ctx, v, "missing '@type'");
+	saved = rw__path_key(ctx, "@type", 5);
+	if (t->kind != RW__NODE_SCALAR)
+		return rw__fail(ctx, t, "expected a string");
+	slash = strrchr(t->u.s.text, '/');
+	if (!slash || strlen(t->u.s.text) != t->n) {
+		rw__escape(shown, sizeof(shown), t->u.s.text, t->n);
+		return rw__fail(ctx, t, "'%s' is not a type URL like 'type.googleapis.com/%s'",
+		                shown, example);
+	}
+	rw__path_pop(ctx, saved);
+	*type = t;
+	*name = slash + 1;
+	return 0;
+}
+
+int rw__any_type_unsupported(struct rw__ctx *ctx, const struct rw__node *type, const char *name)
+{
+	char shown[160];
+
+	rw__path_key(ctx, "@type", 5);
+	rw__escape(shown, sizeof(shown), type->u.s.text, type->n);
+	if (strncmp(name, "envoy.", 6) == 0 || strncmp(name, "udpa.", 5) == 0 ||
+	    strncmp(name, "xds.", 4) == 0)
+		return rw__fail(ctx, type, "'%s' is not supported by ringway yet", shown);
+	return rw__fail(ctx, type, "unknown @type '%s'", shown);
+}

@@ -27,17 +27,17 @@ static const char main_config[] =
 		    "exact_path", "{path: /exact}") ROUTE("ci_prefix",
                                                           "{prefix: /CI, case_sensitive: false}")
 		    ROUTE("ci_path", "{path: /Exact-CI, case_sensitive: false}") ROUTE(
-			"separated",
-			"{path_separated_prefix: /sep}") ROUTE("regex", "{safe_regex: {regex: "
-                                                                        "\"/re/[0-9]+\"}}")
-			ROUTE("hdr_exact", "{prefix: /hdr, headers: [{name: x-env, string_match: "
-                                           "{exact: prod}}]}") ROUTE(
-			    "hdr_prefix_ci",
-			    "{prefix: /hdr, headers: [{name: x-env, string_match: "
-			    "{prefix: STA, ignore_case: true}}]}")
-			    ROUTE("hdr_present",
-                                  "{prefix: /hdr, headers: [{name: x-debug, "
-                                  "present_match: true}]}")
+			"separated", "{path_separated_prefix: /sep}") ROUTE("regex",
+                                                                            "{safe_regex: {regex: "
+                                                                            "\"/re/[0-9]+\"}}")
+			ROUTE("hdr_exact",
+                              "{prefix: /hdr, headers: [{name: x-env, string_match: "
+                              "{exact: prod}}]}") ROUTE("hdr_prefix_ci",
+                                                        "{prefix: /hdr, headers: [{name: x-env, "
+                                                        "string_match: "
+                                                        "{prefix: STA, ignore_case: true}}]}")
+			    ROUTE("hdr_present", "{prefix: /hdr, headers: [{name: x-debug, "
+                                                 "present_match: true}]}")
 				ROUTE(
 				    "hdr_invert",
 				    "{prefix: /hdr, headers: [{name: x-block, invert_match: true, "
@@ -81,9 +81,10 @@ static const char main_config[] =
                                                                           "[{name: x-gone, "
                                                                           "present_match: false}]}")
 									ROUTE("api", "{prefix: "
-                                                                                     "/api}") ROUTE(
-									    "api_shadowed",
-									    "{prefix: /api/v1}");
+                                                                                     "/api}")
+									    ROUTE("api_shadowed",
+                                                                                  "{prefix: "
+                                                                                  "/api/v1}");
 
 struct row {
 	const char *authority, *method, *path;
