@@ -55,6 +55,7 @@ struct rw_dns_watch {
 	bool cancelled;                    /* lock: rw_dns_unwatch() was called */
 	bool removed, in_flight, reported; /* thread */
 	unsigned failures;                 /* thread: consecutive, for the backoff */
+	bool failing;                      /* thread: the last lookup failed (for logging) */
 	struct rw_dns_address *set;        /* thread: last reported set, sorted */
 	size_t set_count;
 	char name[];

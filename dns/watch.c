@@ -161,6 +161,15 @@ static void watch_lookup_done(struct rw__dns_lookup *l)
 	res.count = l->count = normalize(l->addrs, l->count);
 	res.addresses = l->addrs;
 	answer = rw_dns_result_is_answer(&res);
+	rw_log_debug("dns", "'%s': lookup done: %s (%zu addresses)", w->name, res.message,
+	             res.count);
+	if (answer && w->failing)
+		rw_log_info("dns", "'%s' resolves again", w->name);
+	if (!answer && w->reported && !w->failing)
+		rw_log_warn("dns",
+		            "'%s': %s; keeping the last %zu addresses until it resolves again",
+		            w->name, res.message, w->set_count);
+	w->failing = !answer;
 	rw_timer_add(&r->wheel, &w->timer, answer ? answer_delay(w, l->ttl_s) : failure_delay(w),
 	             refresh, w);
 	if (answer)

@@ -233,12 +233,16 @@ class DnsCluster(unittest.TestCase):
             time.sleep(1.0)
             self.assertIn(which(px), {"127.0.0.2", "127.0.0.3"})
             self.assertNotIn("hosts now none", px.log())
+            # ... and the operator is told, once per run of failures, not at every refresh.
+            px.wait_log(r"'svc\.ringway\.test': .*keeping the last 2 addresses")
+            self.assertEqual(px.log().count("keeping the last 2 addresses"), 1)
 
             # NXDOMAIN is an answer (Envoy's c-ares resolver: completed, no records): the
             # name's hosts are removed and connections are closed at once.
             self.dns.set(rcode=3)
             wait_for(px, {None})
             px.wait_log(r"cluster 'up': hosts now none")
+            px.wait_log(r"'svc\.ringway\.test' resolves again")
 
             self.dns.set(["127.0.0.3"])
             wait_for(px, {"127.0.0.3"})
