@@ -25,30 +25,7 @@
 
 #define SENTINEL 0xa5 /* fills a buffer's free room so a stray write shows */
 
-static uint64_t seed;
-static uint64_t rng_state;
-
-/* xorshift64*: deterministic, so a failing seed replays exactly. */
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * UINT64_C(2685821657736338717);
-}
-
-static uint32_t rng_below(uint64_t n)
-{
-	return n ? (uint32_t)(rng() % n) : 0;
-}
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "tests/unit/random.h"
 
 /*
  * Allocation failure injection.  buf.c has no allocator hook, so the link wraps its two
@@ -1607,7 +1584,6 @@ static void test_random_model(void)
 
 int main(void)
 {
-	const char *env = getenv("RW_TEST_SEED");
 	struct {
 		const char *name;
 		void (*fn)(void);
@@ -1632,8 +1608,7 @@ int main(void)
 	};
 	unsigned i;
 
-	seed = env ? strtoull(env, NULL, 0) : UINT64_C(0xb0f5eed);
-	rng_state = seed ? seed : 1;
+	rng_seed(UINT64_C(0xb0f5eed));
 	printf("test_buf: seed %" PRIu64 "%s\n", seed,
 	       HAVE_FAILS ? "" : " (no allocator wrap: failure tests skipped)");
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {

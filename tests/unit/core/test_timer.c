@@ -20,30 +20,7 @@
 
 #define HOUR_MS (3600u * 1000u)
 
-static uint64_t seed;
-static uint64_t rng_state;
-
-/* xorshift64*: deterministic, so a failing seed replays exactly. */
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * UINT64_C(2685821657736338717);
-}
-
-static uint64_t rng_below(uint64_t n)
-{
-	return n ? rng() % n : 0;
-}
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "tests/unit/random.h"
 
 /* A timer with an id and a record of its firings, for the directed tests. */
 struct rec {
@@ -597,7 +574,6 @@ static void test_perf(void)
 
 int main(void)
 {
-	const char *env = getenv("RW_TEST_SEED");
 	struct {
 		const char *name;
 		void (*fn)(void);
@@ -615,8 +591,7 @@ int main(void)
 	};
 	unsigned i;
 
-	seed = env ? strtoull(env, NULL, 0) : UINT64_C(0x5eed1e55);
-	rng_state = seed ? seed : 1;
+	rng_seed(UINT64_C(0x5eed1e55));
 	printf("test_timer: seed %" PRIu64 "\n", seed);
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
 		double t0 = now_seconds();
