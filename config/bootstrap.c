@@ -132,8 +132,6 @@ static const struct rw__field bootstrap_fields[] = {
     RW__UNSUPPORTED("memory_allocator_manager"),
 };
 
-bool rw__config_http_enabled;
-
 int rw__remember_cluster_ref(struct rw__ctx *ctx, const struct rw__node *map, const char *key,
                              const char *cluster, const char *what)
 {
@@ -188,22 +186,5 @@ int rw__walk_bootstrap(struct rw__ctx *ctx, const struct rw__node *root)
 
 	if (rc == 0)
 		rc = check_cluster_refs(ctx);
-	if (rc)
-		return rc;
-	/*
-	 * GATE: ringway has no HTTP data path yet.  A document with an HttpConnectionManager
-	 * has now been checked in full, but serving it would silently do nothing useful, so
-	 * refuse it here, after every other check, so that "--mode validate" and serving
-	 * agree.  Unit tests set rw__config_http_enabled to see the parsed structs.  Remove
-	 * this block, rw__config_http_enabled and ctx->http_gate when HTTP serving lands.
-	 */
-	if (ctx->http_gate.seen && !rw__config_http_enabled) {
-		memcpy(ctx->path, ctx->http_gate.path, sizeof(ctx->path));
-		ctx->path_len = strlen(ctx->path);
-		return rw__fail_at(ctx, ctx->http_gate.line, ctx->http_gate.col,
-		                   "'%s' is not supported by ringway yet (the rest of this "
-		                   "configuration was checked and is valid)",
-		                   ctx->http_gate.type);
-	}
-	return 0;
+	return rc;
 }

@@ -104,13 +104,6 @@ struct rw__ctx {
 	size_t n_refs, cap_refs;
 	/* The route config being walked: direct_response bodies are bounded by it. */
 	uint32_t max_direct_body;
-	/* The first HttpConnectionManager's "@type", for the gate in bootstrap.c. */
-	struct {
-		bool seen;
-		unsigned line, col;
-		char path[RW__PATH_MAX];
-		char type[192];
-	} http_gate;
 };
 
 /* A node's walker: fills obj from value.  Returns 0 or a negative errno after rw__fail(). */
@@ -208,13 +201,6 @@ void *rw__realloc(void *p, size_t size);
 char *rw__strdup(const char *s);
 /* Grow *array (of elem-sized items) to hold at least want items; -ENOMEM on failure. */
 int rw__grow(void **array, size_t *cap, size_t want, size_t elem);
-
-/*
- * Test hook: the HTTP data path does not exist yet, so a document with an
- * HttpConnectionManager is fully checked and then refused (bootstrap.c) unless a unit test
- * sets this to see the parsed structs.  Default false.  Remove with the gate.
- */
-extern bool rw__config_http_enabled;
 
 /* values.c: scalar conversions.  Each reports its own error against node. */
 int rw__get_string(struct rw__ctx *ctx, const struct rw__node *node, char **out);

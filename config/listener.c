@@ -92,7 +92,6 @@ static int filter_typed_config(struct rw__ctx *ctx, const struct rw__node *v, vo
 	struct rw_config_filter *f = obj;
 	const struct rw__node *type;
 	const char *name;
-	size_t saved;
 	int rc = rw__any_type(ctx, v, TCP_PROXY_TYPE, &type, &name);
 
 	if (rc)
@@ -102,17 +101,6 @@ static int filter_typed_config(struct rw__ctx *ctx, const struct rw__node *v, vo
 		return walk_tcp_proxy(ctx, v, &f->u.tcp_proxy);
 	}
 	if (strcmp(name, HCM_TYPE) == 0) {
-		/* Remembered for the HTTP gate in bootstrap.c, checked when all else passed. */
-		if (!ctx->http_gate.seen) {
-			saved = rw__path_key(ctx, "@type", 5);
-			ctx->http_gate.seen = true;
-			ctx->http_gate.line = type->line;
-			ctx->http_gate.col = type->col;
-			memcpy(ctx->http_gate.path, ctx->path, sizeof(ctx->path));
-			rw__escape(ctx->http_gate.type, sizeof(ctx->http_gate.type), type->u.s.text,
-			           type->n);
-			rw__path_pop(ctx, saved);
-		}
 		f->kind = RW_CONFIG_FILTER_HTTP_CONNECTION_MANAGER;
 		return rw__walk_hcm(ctx, v, &f->u.hcm);
 	}

@@ -10,6 +10,7 @@ void rw_proxy_worker_init(struct rw_proxy_worker *w, struct rw_engine *e, int id
 	w->sessions.prev = w->sessions.next = &w->sessions;
 	w->cx_total = w->cx_active = 0;
 	w->next_conn_id = (uint64_t)id << 48;
+	w->http = NULL;
 }
 
 void rw_proxy_worker_track(struct rw_proxy_worker *w, struct rw_session_link *l)
@@ -34,4 +35,18 @@ void rw_proxy_worker_close_all(struct rw_proxy_worker *w)
 {
 	while (w->sessions.next != &w->sessions)
 		w->sessions.next->close(w->sessions.next);
+}
+
+void rw_proxy_worker_drain(struct rw_proxy_worker *w)
+{
+	struct rw_session_link *l = w->sessions.next;
+
+	/* A drain callback may close its own session: step before calling it. */
+	while (l != &w->sessions) {
+		struct rw_session_link *next = l->next;
+
+		if (l->drain)
+			l->drain(l);
+		l = next;
+	}
 }

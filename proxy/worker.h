@@ -8,11 +8,14 @@
 #include <stdint.h>
 
 struct rw_engine;
+struct http_worker;
 
 /* Intrusive link every session type embeds; close() tears the session down at once. */
 struct rw_session_link {
 	struct rw_session_link *prev, *next;
 	void (*close)(struct rw_session_link *link);
+	/* The server started draining (optional): finish the current exchange, then close. */
+	void (*drain)(struct rw_session_link *link);
 };
 
 struct rw_proxy_worker {
@@ -22,11 +25,14 @@ struct rw_proxy_worker {
 	uint64_t cx_total;
 	uint64_t cx_active;
 	uint64_t next_conn_id;
+	struct http_worker *http; /* HTTP connection manager state (proxy/http_*.c) */
 };
 
 void rw_proxy_worker_init(struct rw_proxy_worker *w, struct rw_engine *e, int id);
 void rw_proxy_worker_track(struct rw_proxy_worker *w, struct rw_session_link *l);
 void rw_proxy_worker_untrack(struct rw_proxy_worker *w, struct rw_session_link *l);
+/* Tell every session the server is draining. */
+void rw_proxy_worker_drain(struct rw_proxy_worker *w);
 /* Close every session (drain deadline reached). */
 void rw_proxy_worker_close_all(struct rw_proxy_worker *w);
 

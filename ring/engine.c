@@ -251,6 +251,8 @@ static void start_drain(struct rw_engine *e, uint64_t drain_ms)
 	rw_timer_add(&e->timers, &e->drain_timer, drain_ms, drain_timeout, e);
 	rw_log_debug("ring", "worker %d draining: %u sockets open", e->opt.worker_id,
 	             e->live_socks);
+	if (e->drain_start_cb)
+		e->drain_start_cb(e->drain_start_ctx);
 }
 
 static void ctl_cqe(struct rw_engine *e, struct io_uring_cqe *cqe)
@@ -368,6 +370,12 @@ void rw_engine_set_drain_timeout_cb(struct rw_engine *e, void (*cb)(void *ctx), 
 {
 	e->drain_cb = cb;
 	e->drain_ctx = ctx;
+}
+
+void rw_engine_set_drain_start_cb(struct rw_engine *e, void (*cb)(void *ctx), void *ctx)
+{
+	e->drain_start_cb = cb;
+	e->drain_start_ctx = ctx;
 }
 
 const struct rw_engine_features *rw_engine_features(const struct rw_engine *e)

@@ -90,6 +90,8 @@ int rw_engine_run(struct rw_engine *e);
  */
 void rw_engine_drain(struct rw_engine *e, uint64_t drain_ms);
 void rw_engine_set_drain_timeout_cb(struct rw_engine *e, void (*cb)(void *ctx), void *ctx);
+/* cb(ctx) runs once on the worker thread when draining starts (close idle connections). */
+void rw_engine_set_drain_start_cb(struct rw_engine *e, void (*cb)(void *ctx), void *ctx);
 
 const struct rw_engine_features *rw_engine_features(const struct rw_engine *e);
 const struct rw_engine_stats *rw_engine_stats(const struct rw_engine *e);
@@ -137,6 +139,10 @@ size_t rw_sock_out_bytes(const struct rw_sock *s);
 void rw_sock_close(struct rw_sock *s);
 
 int rw_sock_fd(const struct rw_sock *s);
+
+/* The connection's peer (remote) or local address: 0 or negative errno. */
+int rw_sock_peer_addr(const struct rw_sock *s, struct sockaddr_storage *out);
+int rw_sock_local_addr(const struct rw_sock *s, struct sockaddr_storage *out);
 
 /* Close a raw fd we decided not to serve (accept path under memory pressure). */
 void rw_fd_close(int fd);

@@ -164,6 +164,8 @@ struct rw_engine {
 	struct rw_timer drain_timer;
 	void (*drain_cb)(void *ctx);
 	void *drain_ctx;
+	void (*drain_start_cb)(void *ctx);
+	void *drain_start_ctx;
 };
 
 /* Slot table */

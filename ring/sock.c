@@ -162,6 +162,20 @@ int rw_sock_fd(const struct rw_sock *s)
 	return s->fd;
 }
 
+int rw_sock_peer_addr(const struct rw_sock *s, struct sockaddr_storage *out)
+{
+	socklen_t len = sizeof(*out);
+
+	return getpeername(s->fd, (struct sockaddr *)out, &len) ? -errno : 0;
+}
+
+int rw_sock_local_addr(const struct rw_sock *s, struct sockaddr_storage *out)
+{
+	socklen_t len = sizeof(*out);
+
+	return getsockname(s->fd, (struct sockaddr *)out, &len) ? -errno : 0;
+}
+
 void rw_fd_close(int fd)
 {
 	close(fd);

@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "lb/epoch.h"
 #include "proxy/echo.h"
+#include "proxy/http.h"
 #include "proxy/tcp_proxy.h"
 #include "proxy/worker.h"
 #include "ring/engine.h"
@@ -42,6 +43,7 @@ struct listener_rt {
 	const struct rw_config_listener *cfg;
 	struct rw_tcp_proxy_config tcp; /* when the terminal filter is tcp_proxy */
 	struct rw_echo_config echo;     /* when it is echo */
+	struct rw_http_config *http;    /* when it is an HTTP connection manager */
 	enum rw_config_filter_kind kind;
 	int *fds; /* one per worker */
 };
@@ -54,6 +56,7 @@ struct worker_rt {
 	struct rw_proxy_worker pw;
 	struct rw_tcp_proxy_listener *tcp_ctx; /* per listener */
 	struct rw_echo_listener *echo_ctx;
+	struct rw_http_listener *http_ctx;
 	int init_result;
 	char init_err[256];
 };
@@ -84,6 +87,11 @@ static void raise_nofile(void)
 	}
 }
 
+static struct rw_cluster *lookup_cluster(void *ctx, const char *name)
+{
+	return rw_clusters_find(ctx, name);
+}
+
 static int open_listeners(struct server *s, const struct rw_config *cfg)
 {
 	struct sockaddr_storage bound;
@@ -110,6 +118,15 @@ static int open_listeners(struct server *s, const struct rw_config *cfg)
 			l->tcp.cluster = rw_clusters_find(s->clusters, f->u.tcp_proxy.cluster);
 			l->tcp.idle_timeout_ms = f->u.tcp_proxy.idle_timeout_ms;
 			l->tcp.down_buffer_limit = lc->buffer_limit;
+		} else if (f->kind == RW_CONFIG_FILTER_HTTP_CONNECTION_MANAGER) {
+			char err[256];
+
+			r = rw_http_config_build(&f->u.hcm, lc->name, lc->buffer_limit, lookup_cluster,
+			                         s->clusters, &l->http, err, sizeof(err));
+			if (r) {
+				rw_log_error("main", "listener '%s': %s", lc->name, err);
+				return r;
+			}
 		} else {
 			l->echo.listener_name = lc->name;
 			l->echo.buffer_limit = lc->buffer_limit;
@@ -149,6 +166,15 @@ static void drain_timeout(void *ctx)
 	rw_proxy_worker_close_all(&w->pw);
 }
 
+/* Draining starts: idle keep-alive connections close now, busy ones after their response. */
+static void drain_start(void *ctx)
+{
+	struct worker_rt *w = ctx;
+
+	rw_proxy_worker_drain(&w->pw);
+	rw_http_worker_drain(&w->pw);
+}
+
 static void report_ready(struct worker_rt *w, int r)
 {
 	struct server *s = w->srv;
@@ -175,9 +201,11 @@ static int worker_setup(struct worker_rt *w)
 		return r;
 	rw_proxy_worker_init(&w->pw, w->eng, w->id);
 	rw_engine_set_drain_timeout_cb(w->eng, drain_timeout, w);
+	rw_engine_set_drain_start_cb(w->eng, drain_start, w);
 	w->tcp_ctx = calloc(s->n_listeners ? s->n_listeners : 1, sizeof(*w->tcp_ctx));
 	w->echo_ctx = calloc(s->n_listeners ? s->n_listeners : 1, sizeof(*w->echo_ctx));
-	if (!w->tcp_ctx || !w->echo_ctx) {
+	w->http_ctx = calloc(s->n_listeners ? s->n_listeners : 1, sizeof(*w->http_ctx));
+	if (!w->tcp_ctx || !w->echo_ctx || !w->http_ctx) {
 		snprintf(w->init_err, sizeof(w->init_err), "out of memory");
 		return -ENOMEM;
 	}
@@ -189,6 +217,13 @@ static int worker_setup(struct worker_rt *w)
 			w->tcp_ctx[i].worker = &w->pw;
 			w->tcp_ctx[i].cfg = &l->tcp;
 			r = rw_engine_listen(w->eng, fd, rw_tcp_proxy_accept, &w->tcp_ctx[i]);
+		} else if (l->kind == RW_CONFIG_FILTER_HTTP_CONNECTION_MANAGER) {
+			r = rw_http_listener_init(&w->http_ctx[i], &w->pw, l->http);
+			if (r) {
+				snprintf(w->init_err, sizeof(w->init_err), "out of memory");
+				return r;
+			}
+			r = rw_engine_listen(w->eng, fd, rw_http_accept, &w->http_ctx[i]);
 		} else {
 			w->echo_ctx[i].worker = &w->pw;
 			w->echo_ctx[i].cfg = &l->echo;
@@ -219,6 +254,7 @@ static void *worker_main(void *arg)
 		return NULL;
 	}
 	r = rw_engine_run(w->eng);
+	rw_http_worker_fini(&w->pw);
 	rw_lb_epoch_unregister();
 	st = rw_engine_stats(w->eng);
 	rw_log_info("main",
@@ -257,6 +293,10 @@ static void free_server(struct server *s)
 		rw_engine_destroy(s->workers[w].eng);
 		free(s->workers[w].tcp_ctx);
 		free(s->workers[w].echo_ctx);
+		if (s->workers[w].http_ctx)
+			for (i = 0; i < s->n_listeners; i++)
+				rw_http_listener_fini(&s->workers[w].http_ctx[i]);
+		free(s->workers[w].http_ctx);
 	}
 	for (i = 0; i < s->n_listeners; i++) {
 		if (s->listeners[i].fds)
@@ -264,6 +304,7 @@ static void free_server(struct server *s)
 				if (s->listeners[i].fds[w] >= 0)
 					rw_fd_close(s->listeners[i].fds[w]);
 		free(s->listeners[i].fds);
+		rw_http_config_free(s->listeners[i].http);
 	}
 	rw_clusters_destroy(s->clusters);
 	free(s->listeners);

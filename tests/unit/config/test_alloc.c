@@ -20,7 +20,6 @@
 
 /* config/'s failmalloc and HTTP gate hooks (config/internal.h); only tests touch them. */
 extern unsigned long rw__config_fail_alloc_after;
-extern bool rw__config_http_enabled;
 
 /* Both a good and a bad document: error paths must clean up after a failure, too. */
 static const char bad_doc[] =
@@ -102,7 +101,6 @@ int main(void)
 
 	/* hcm.yaml's direct_response body filename is relative to the data directory. */
 	CHECK(chdir(RW_CONFIG_TEST_DATA) == 0);
-	rw__config_http_enabled = true;
 	for (size_t i = 0; i < 4; i++) {
 		text = read_all(files[i], &len);
 		total += exhaust(text, len, 0);
@@ -110,11 +108,6 @@ int main(void)
 	}
 	total += exhaust(bad_doc, strlen(bad_doc), -EINVAL);
 	total += exhaust(bad_hcm_doc, strlen(bad_hcm_doc), -EINVAL);
-	/* The HTTP gate fails a load that succeeded in every other respect. */
-	rw__config_http_enabled = false;
-	text = read_all("hcm.yaml", &len);
-	total += exhaust(text, len, -EINVAL);
-	free(text);
 	printf("config alloc: %zu injected failures ok\n", total);
 	return 0;
 }

@@ -160,19 +160,6 @@ static const struct bad bad[] = {
     {LISTENER "    filter_chains:\n    - filters:\n      - name: envoy.filters.network.tcp_proxy\n",
      "static_resources.listeners[0].filter_chains[0].filters[0]: line 8:9: ",
      "missing required field 'typed_config'", -EINVAL},
-    /* A valid HttpConnectionManager is checked in full, then refused by the HTTP gate. */
-    {LISTENER CHAIN "          \"@type\": type.googleapis.com/envoy.extensions.filters.network."
-                    "http_connection_manager.v3.HttpConnectionManager\n"
-                    "          stat_prefix: s\n"
-                    "          http_filters: [{name: r, typed_config: {\"@type\": "
-                    "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}]\n"
-                    "          route_config: {virtual_hosts: [{name: v, domains: [\"*\"], "
-                    "routes: [{match: {prefix: /}, direct_response: {status: 200}}]}]}\n",
-     "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.@type: line 10:20: ",
-     "'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."
-     "HttpConnectionManager' is not supported by ringway yet (the rest of this configuration "
-     "was checked and is valid)",
-     -EINVAL},
     {LISTENER CHAIN "          \"@type\": type.googleapis.com/acme.Proxy\n",
      "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.@type: line 10:20: ",
      "unknown @type 'type.googleapis.com/acme.Proxy'", -EINVAL},

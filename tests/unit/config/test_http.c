@@ -17,7 +17,6 @@
 #include "tests/unit/check.h"
 
 /* config/'s HTTP gate hook (config/internal.h); only tests touch it. */
-extern bool rw__config_http_enabled;
 
 #define HCM_TYPE                                                                                   \
 	"type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."         \
@@ -307,36 +306,11 @@ static void test_validate_clusters_false(void)
 	rw_config_free(cfg);
 }
 
-/* With the hook off, a valid HCM document fails only at the gate, at the HCM's @type. */
-static void test_gate(void)
-{
-	static const char yaml[] = MINIMAL "                direct_response: {status: 200}\n";
-	struct rw_config *cfg = (struct rw_config *)1;
-	char err[512];
-
-	rw__config_http_enabled = false;
-	CHECK(rw_config_load_string(yaml, strlen(yaml), &cfg, err, sizeof(err)) == -EINVAL);
-	CHECK(cfg == NULL);
-	CHECK(strcmp(err, "static_resources.listeners[0].filter_chains[0].filters[0].typed_config."
-	                  "@type: line 8:20: '" HCM_TYPE "' is not supported by ringway yet (the "
-	                  "rest of this configuration was checked and is valid)") == 0);
-	/* A real error elsewhere wins over the gate. */
-	{
-		static const char bad[] = MINIMAL "                route: {cluster: nope}\n";
-
-		CHECK(rw_config_load_string(bad, strlen(bad), &cfg, err, sizeof(err)) == -EINVAL);
-		CHECK(strstr(err, "route cluster 'nope' not found in static_resources.clusters"));
-	}
-	rw__config_http_enabled = true;
-}
-
 int main(void)
 {
-	rw__config_http_enabled = true;
 	test_fixtures();
 	test_defaults();
 	test_validate_clusters_false();
-	test_gate();
 	printf("config http: ok\n");
 	return 0;
 }

@@ -16,7 +16,6 @@
 #include "tests/unit/check.h"
 
 /* config/'s HTTP gate hook (config/internal.h): on, so errors are never the gate's. */
-extern bool rw__config_http_enabled;
 
 #define HCM_TYPE                                                                                   \
 	"type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."         \
@@ -565,7 +564,6 @@ static void test_base_is_good(void)
 
 int main(void)
 {
-	rw__config_http_enabled = true;
 	test_base_is_good();
 	test_table();
 	printf("config http errors: %zu table entries ok\n", sizeof(bad) / sizeof(bad[0]));

@@ -16,7 +16,6 @@
 #include "tests/unit/check.h"
 
 /* config/'s HTTP gate hook (config/internal.h); only tests touch it. */
-extern bool rw__config_http_enabled;
 
 struct fixture {
 	struct rw_config *cfg;
@@ -60,7 +59,6 @@ static inline void fixture_load(struct fixture *f, const char *rc)
 		line += n;
 	}
 	yaml[len] = '\0';
-	rw__config_http_enabled = true;
 	rc_load = rw_config_load_string(yaml, len, &f->cfg, err, sizeof(err));
 	if (rc_load) {
 		fprintf(stderr, "config error %d: %s\n%s", rc_load, err, yaml);

@@ -1,0 +1,138 @@
+/* Compiling an HttpConnectionManager for serving (see http.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proxy/http_internal.h"
+
+static void free_targets(struct rw_http_config *c)
+{
+	const struct rw_config_route_config *rc = &c->hcm->route_config;
+
+	if (!c->targets)
+		return;
+	for (size_t v = 0; v < rc->n_virtual_hosts; v++) {
+		if (!c->targets[v])
+			continue;
+		for (size_t r = 0; r < rc->virtual_hosts[v].n_routes; r++)
+			free(c->targets[v][r].weighted);
+		free(c->targets[v]);
+	}
+	free(c->targets);
+}
+
+void rw_http_config_free(struct rw_http_config *c)
+{
+	if (!c)
+		return;
+	free_targets(c);
+	rw_router_free(c->router);
+	free(c);
+}
+
+static int resolve(struct rw_http_config *c, const char *name, struct rw_cluster **out, char *err,
+                   size_t errlen, const char *vh, const char *where)
+{
+	*out = c->lookup(c->lookup_ctx, name);
+	if (*out)
+		return 0;
+	/* The loader validates cluster names (validate_clusters); this only guards the wiring. */
+	snprintf(err, errlen, "virtual host '%s': %s names unknown cluster '%s'", vh, where, name);
+	return -EINVAL;
+}
+
+static int build_targets(struct rw_http_config *c, char *err, size_t errlen)
+{
+	const struct rw_config_route_config *rc = &c->hcm->route_config;
+
+	c->targets = calloc(rc->n_virtual_hosts ? rc->n_virtual_hosts : 1, sizeof(*c->targets));
+	if (!c->targets)
+		return -ENOMEM;
+	for (size_t v = 0; v < rc->n_virtual_hosts; v++) {
+		const struct rw_config_virtual_host *vh = &rc->virtual_hosts[v];
+
+		c->targets[v] = calloc(vh->n_routes ? vh->n_routes : 1, sizeof(**c->targets));
+		if (!c->targets[v])
+			return -ENOMEM;
+		for (size_t r = 0; r < vh->n_routes; r++) {
+			const struct rw_config_route *rt = &vh->routes[r];
+			const struct rw_config_route_action *a = &rt->u.route;
+			struct http_route_target *t = &c->targets[v][r];
+			int rc2;
+
+			if (rt->action != RW_CONFIG_ACTION_ROUTE)
+				continue;
+			if (a->specifier == RW_CONFIG_ROUTE_CLUSTER) {
+				rc2 = resolve(c, a->cluster, &t->cluster, err, errlen, vh->name,
+				              "a route");
+				if (rc2)
+					return rc2;
+			} else if (a->specifier == RW_CONFIG_ROUTE_WEIGHTED) {
+				t->weighted = calloc(a->n_weighted, sizeof(*t->weighted));
+				if (!t->weighted)
+					return -ENOMEM;
+				for (size_t k = 0; k < a->n_weighted; k++) {
+					rc2 = resolve(c, a->weighted[k].name, &t->weighted[k], err,
+					              errlen, vh->name, "weighted_clusters");
+					if (rc2)
+						return rc2;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+int rw_http_config_build(const struct rw_config_hcm *hcm, const char *listener_name,
+                         uint32_t down_buffer_limit, rw_http_cluster_lookup lookup,
+                         void *lookup_ctx, struct rw_http_config **out, char *err,
+                         size_t errlen)
+{
+	struct rw_http_config *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	c->hcm = hcm;
+	c->listener_name = listener_name;
+	c->down_buffer_limit = down_buffer_limit;
+	c->lookup = lookup;
+	c->lookup_ctx = lookup_ctx;
+	c->h1.max_headers_kb = hcm->max_request_headers_kb;
+	c->h1.max_headers_count = hcm->common.max_headers_count;
+	for (size_t i = 0; i < hcm->n_http_filters; i++)
+		if (hcm->http_filters[i].kind == RW_CONFIG_HTTP_FILTER_ROUTER)
+			c->suppress_envoy_headers = hcm->http_filters[i].u.router.suppress_envoy_headers;
+	if (gethostname(c->hostname, sizeof(c->hostname) - 1))
+		snprintf(c->hostname, sizeof(c->hostname), "localhost");
+	r = rw_router_build(&hcm->route_config, &c->router, err, errlen);
+	if (!r)
+		r = build_targets(c, err, errlen);
+	if (r) {
+		if (r == -ENOMEM)
+			snprintf(err, errlen, "out of memory");
+		rw_http_config_free(c);
+		return r;
+	}
+	*out = c;
+	return 0;
+}
+
+int rw_http_listener_init(struct rw_http_listener *l, struct rw_proxy_worker *w,
+                          const struct rw_http_config *cfg)
+{
+	l->worker = w;
+	l->cfg = cfg;
+	if (!rw__http_worker_get(w))
+		return -ENOMEM;
+	return rw_router_scratch_create(cfg->router, 0, &l->scratch);
+}
+
+void rw_http_listener_fini(struct rw_http_listener *l)
+{
+	if (l->scratch)
+		rw_router_scratch_free(l->scratch);
+	l->scratch = NULL;
+}

@@ -1,0 +1,301 @@
+/*
+ * Shared by proxy/http_*.c only: the downstream connection, the stream, the upstream
+ * connection and pool, and the calls between them.
+ *
+ * Ownership:
+ *   http_conn    one per accepted socket; owns its rw_sock, its input chain and at most one
+ *                stream (HTTP/1.1 serves requests one after the other; pipelined requests
+ *                wait in the input chain, so responses leave in request order).
+ *   http_stream  one per request, from its first byte to the end of its response; owns the
+ *                request and response header blocks and, while attached, an upstream conn.
+ *   up_conn      one per upstream socket; attached to one stream, or idle in its pool.
+ *
+ * Re-entrancy: any call into the stream layer may end the stream or the connection.  Entry
+ * points from the engine bracket their work with conn_hold()/conn_release(); a connection
+ * closed while held is freed by the outermost release.  After a call that may end the stream,
+ * callers re-read c->s instead of keeping the pointer.
+ */
+#ifndef RW_PROXY_HTTP_INTERNAL_H
+#define RW_PROXY_HTTP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "config/config.h"
+#include "core/buf.h"
+#include "core/timer.h"
+#include "proto/h1.h"
+#include "proxy/http.h"
+#include "proxy/http_headers.h"
+#include "proxy/worker.h"
+#include "router/router.h"
+
+struct rw_host;
+struct rw_sock;
+
+/* Envoy's response flags (access log %RESPONSE_FLAGS%), in Envoy's print order. */
+enum {
+	RW_RF_UH = 1u << 0,   /* no healthy upstream host */
+	RW_RF_UF = 1u << 1,   /* upstream connection failure */
+	RW_RF_UO = 1u << 2,   /* upstream overflow (circuit breaker) */
+	RW_RF_NR = 1u << 3,   /* no route */
+	RW_RF_URX = 1u << 4,  /* upstream retry limit exceeded */
+	RW_RF_NC = 1u << 5,   /* no cluster found */
+	RW_RF_DT = 1u << 6,   /* request or connection duration timeout */
+	RW_RF_DC = 1u << 7,   /* downstream connection termination */
+	RW_RF_UT = 1u << 8,   /* upstream request timeout */
+	RW_RF_LR = 1u << 9,   /* local reset */
+	RW_RF_UR = 1u << 10,  /* upstream remote reset */
+	RW_RF_UC = 1u << 11,  /* upstream connection termination */
+	RW_RF_SI = 1u << 12,  /* stream idle timeout */
+	RW_RF_DPE = 1u << 13, /* downstream protocol error */
+	RW_RF_UPE = 1u << 14, /* upstream protocol error */
+};
+
+/* "UF,URX" into buf ("-" when none); returns buf. */
+const char *rw__http_flags_format(uint32_t flags, char *buf, size_t len);
+
+/* Route targets resolved at build time, indexed like the route config. */
+struct http_route_target {
+	struct rw_cluster *cluster;   /* CLUSTER specifier */
+	struct rw_cluster **weighted; /* WEIGHTED: one per weighted entry */
+};
+
+struct rw_http_config {
+	const struct rw_config_hcm *hcm;
+	const char *listener_name;
+	uint32_t down_buffer_limit;
+	struct rw_router *router;
+	struct http_route_target **targets; /* [vhost][route] */
+	rw_http_cluster_lookup lookup;      /* cluster_header */
+	void *lookup_ctx;
+	struct rw_h1_config h1;
+	bool suppress_envoy_headers;
+	char hostname[64]; /* %HOSTNAME% */
+};
+
+/* Per-worker HTTP state, created on first use (rw_proxy_worker.http). */
+struct http_worker {
+	struct rw_proxy_worker *w;
+	struct up_pool **pools; /* hash table keyed by host */
+	uint32_t n_buckets;
+	uint32_t n_pools;
+	uint64_t rng;            /* xorshift state: weighted picks, request ids */
+	uint64_t date_sec;       /* the second date_buf was formatted for */
+	char date_buf[32];       /* "Sun, 29 Nov 2026 02:10:46 GMT" */
+	struct http_stream *free_streams; /* a few streams kept for reuse */
+	uint32_t n_free_streams;
+	char scratch[8192];      /* %VAR% expansion, rewritten paths */
+};
+
+enum {
+	CONN_HELD_CLOSED = 1u << 0, /* closed while held: free at release */
+	CONN_READ_PAUSED = 1u << 1, /* reading stopped (backpressure or waiting) */
+	CONN_EOF = 1u << 2,         /* the client half-closed */
+	CONN_CLOSING = 1u << 3,     /* no more requests: close once flushed */
+	CONN_SHUT = 1u << 4,        /* FIN sent, discarding input until EOF or the delay */
+	CONN_TUNNEL = 1u << 5,      /* upgraded: bytes relayed as is */
+	CONN_HAVE_ADDRS = 1u << 6,  /* peer/local fetched */
+	CONN_DRAINING = 1u << 7,    /* server draining: "connection: close" on the next response */
+};
+
+struct http_conn {
+	struct rw_session_link link; /* first: the worker's list points here */
+	struct rw_http_listener *l;
+	struct http_worker *hw;
+	struct rw_sock *sock;
+	struct rw_chain in;
+	struct http_stream *s;
+	struct rw_timer timer;
+	uint64_t last_activity;
+	uint64_t id;
+	uint32_t flags;
+	uint32_t hold;
+	uint32_t requests;
+	struct sockaddr_storage *addrs; /* [0] peer, [1] local, fetched on first use */
+};
+
+enum {
+	S_HEAD_DONE = 1u << 0,      /* request head parsed and handled */
+	S_REQ_DONE = 1u << 1,       /* request fully received */
+	S_RSP_STARTED = 1u << 2,    /* response head queued downstream */
+	S_RSP_DONE = 1u << 3,       /* response fully queued downstream */
+	S_UP_CHUNKED = 1u << 4,     /* request body sent upstream chunked */
+	S_DOWN_CHUNKED = 1u << 5,   /* response body sent downstream chunked */
+	S_CLOSE_AFTER = 1u << 6,    /* close the downstream connection after this response */
+	S_UPGRADE = 1u << 7,        /* upgrade request forwarded */
+	S_TUNNEL = 1u << 8,         /* upgrade accepted: byte tunnel */
+	S_DISCARD_BODY = 1u << 9,   /* answered locally: request body bytes are dropped */
+	S_UP_PAUSED = 1u << 10,     /* upstream reading stopped (downstream backpressure) */
+	S_HEAD_REQUEST = 1u << 11,  /* HEAD: the response has no body */
+	S_REPLAYABLE = 1u << 12,    /* the request sent so far is kept in replay */
+	S_UP_EOF = 1u << 13,        /* tunnel: upstream half-closed */
+	S_CONNECT = 1u << 14,       /* CONNECT request */
+};
+
+struct http_stream {
+	struct http_conn *c;
+	struct http_stream *next_free;
+	struct rw_h1_parser parser;
+	struct rw_h1_head head; /* the request head summary */
+	struct rw_http_headers req;
+	struct rw_http_headers rsp;
+	/* body bytes of the last parse, taken out of the input chain by the caller */
+	size_t body_off;
+	size_t body_len;
+	bool got_head;
+	bool got_end;
+	bool got_body;
+
+	struct rw_route_result route;
+	const struct rw_config_weighted_cluster *wc;
+	const char *cluster_name;
+	struct rw_cluster *cluster;
+	struct rw_host *host; /* ref held while set */
+	struct up_conn *up;
+	struct rw_chain replay; /* the request as sent, for one retry on a fresh connection */
+
+	uint64_t id;
+	uint64_t start_ms;
+	uint64_t req_end_ms;
+	uint64_t up_start_ms;
+	uint64_t route_timeout_ms;
+	uint64_t idle_timeout_ms;
+	uint64_t req_bytes;
+	uint64_t rsp_bytes;
+	uint32_t flags;
+	uint32_t rflags;
+	uint16_t status;
+	uint8_t attempts;
+	const char *details; /* why it ended, for logs */
+};
+
+struct up_pool;
+
+enum {
+	UP_CONNECTED = 1u << 0,
+	UP_IDLE = 1u << 1,
+	UP_PAUSED = 1u << 2, /* the stream's request body paused (watermark) */
+	UP_HOLD_CLOSED = 1u << 3,
+	UP_TUNNEL = 1u << 4,
+};
+
+struct up_conn {
+	struct rw_sock *sock;
+	struct up_pool *pool;
+	struct http_stream *s;
+	struct rw_chain in;
+	struct rw_h1_parser parser;
+	struct rw_timer timer; /* connect timeout */
+	struct up_conn *idle_next, *idle_prev;
+	uint32_t flags;
+	uint32_t served; /* responses received on it */
+	uint32_t hold;
+	struct rw_h1_head head; /* the response head being received */
+	size_t body_off, body_len;
+	bool got_head, got_body, got_end;
+	bool got_bytes; /* bytes of the current response arrived */
+};
+
+struct up_pool {
+	struct up_pool *hnext;
+	struct http_worker *hw;
+	struct rw_host *host; /* ref held by the pool */
+	struct up_conn idle;  /* list head; most recently used first */
+	uint32_t n_idle;
+	uint32_t n_open;
+};
+
+/* http_conn.c */
+void rw__http_conn_hold(struct http_conn *c);
+void rw__http_conn_release(struct http_conn *c);
+void rw__http_conn_close(struct http_conn *c, const char *why);
+/* The stream ended (its response is queued): serve the next request or close. */
+void rw__http_conn_stream_done(struct http_conn *c);
+/* Reading from the client: pause (watermark) or resume. */
+void rw__http_conn_read_pause(struct http_conn *c, bool pause);
+/* Recompute the connection's timer (after a state change). */
+void rw__http_conn_arm_timer(struct http_conn *c);
+/* Peer (0) or local (1) address of the client connection; NULL if unknown. */
+const struct sockaddr_storage *rw__http_conn_addr(struct http_conn *c, int which);
+/* Append a parsed field (name lowercased) to h: 0 or -1 (out of memory). */
+int rw__http_add_span_field(struct rw_http_headers *h, const struct rw_span *name,
+                            const struct rw_span *value);
+/* Tunnel: relay what the client sent after the upgrade request. */
+void rw__http_conn_start_tunnel(struct http_conn *c);
+
+/* http_stream.c */
+struct http_stream *rw__http_stream_new(struct http_conn *c);
+void rw__http_stream_free(struct http_stream *s);
+void rw__http_stream_request_head(struct http_stream *s);
+void rw__http_stream_request_body(struct http_stream *s, struct rw_chain *data);
+void rw__http_stream_request_end(struct http_stream *s);
+/* The client went away or broke the protocol mid-request: abort (no response possible). */
+void rw__http_stream_abort(struct http_stream *s, uint32_t rflag, const char *why);
+/* Answer locally (status, optional text body) if no response has started, else abort. */
+void rw__http_stream_local_reply(struct http_stream *s, uint16_t status, const char *body,
+                                 uint32_t rflag, const char *details);
+/* Timer check: act on an expired deadline; returns the next deadline (UINT64_MAX: none). */
+uint64_t rw__http_stream_deadline(struct http_stream *s, uint64_t now);
+
+/* Events from the upstream connection (http_upstream.c -> http_stream.c). */
+void rw__http_stream_upstream_ready(struct http_stream *s);
+int rw__http_stream_response_head(struct http_stream *s, const struct rw_h1_head *head,
+                                  const struct rw_span *reason);
+void rw__http_stream_response_body(struct http_stream *s, struct rw_chain *data);
+/* The response ended; reusable: the upstream connection may serve another request. */
+void rw__http_stream_response_end(struct http_stream *s, bool reusable);
+/* The upstream failed: before any response byte when !started. */
+void rw__http_stream_upstream_failed(struct http_stream *s, int err, bool connect_failed,
+                                     bool protocol_error);
+void rw__http_stream_upstream_sent(struct http_stream *s);
+/* Tunnel data/EOF from the upstream. */
+void rw__http_stream_tunnel_data(struct http_stream *s, struct rw_chain *data);
+void rw__http_stream_tunnel_eof(struct http_stream *s);
+
+/* http_upstream.c */
+struct http_worker *rw__http_worker_get(struct rw_proxy_worker *w);
+/* Attach an upstream connection to host for s (pooled or new).  0 or negative errno. */
+int rw__http_upstream_acquire(struct http_worker *hw, struct rw_host *host,
+                              const struct rw_cluster *cluster, struct http_stream *s,
+                              struct up_conn **out);
+/* Detach from the stream: back to the pool when reusable, else closed. */
+void rw__http_upstream_release(struct up_conn *u, bool reusable);
+struct rw_chain *rw__http_upstream_out(struct up_conn *u);
+void rw__http_upstream_flush(struct up_conn *u);
+size_t rw__http_upstream_out_bytes(struct up_conn *u);
+void rw__http_upstream_read_pause(struct up_conn *u, bool pause);
+void rw__http_upstream_shutdown_write(struct up_conn *u);
+bool rw__http_upstream_reused(const struct up_conn *u);
+/* The request goes out now: the response parser learns the method. */
+void rw__http_upstream_expect(struct up_conn *u, enum rw_h1_method m);
+/* Switch to tunnel mode and hand over bytes already received after the 101 head. */
+void rw__http_upstream_tunnel(struct up_conn *u);
+
+/* http_vars.c: %VAR% expansion and header mutations. */
+struct http_vars_ctx {
+	struct http_stream *s;
+	bool response; /* evaluating response mutations: %RESP()% sees the response */
+};
+/* Expand value into out (cap bytes).  Returns the length, or -ENOSPC. */
+int rw__http_expand(const struct http_vars_ctx *v, const char *value, char *out, size_t cap);
+/* Apply one level's removals then additions to h.  0 or -ENOMEM. */
+int rw__http_mutate(const struct http_vars_ctx *v, struct rw_http_headers *h,
+                    const struct rw_config_header_add *add, size_t n_add, char *const *remove,
+                    size_t n_remove);
+/* Format a socket address "ip:port" (with_port) or "ip" into out; returns the length. */
+size_t rw__http_addr_format(const struct sockaddr_storage *ss, bool with_port, char *out,
+                            size_t cap);
+/* RFC 1918 / loopback / ULA: Envoy's "internal" request sources. */
+bool rw__http_addr_internal(const struct sockaddr_storage *ss);
+
+/* http_util.c */
+uint64_t rw__http_random(struct http_worker *hw);
+/* A UUIDv4 string (36 chars + NUL) into out. */
+void rw__http_uuid4(struct http_worker *hw, char out[37]);
+/* The IMF-fixdate of now, cached per second. */
+const char *rw__http_date(struct http_worker *hw);
+const char *rw__http_reason(uint16_t status);
+
+#endif

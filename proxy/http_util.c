@@ -1,0 +1,106 @@
+/* Small HTTP helpers: randomness, request ids, the Date header, reason phrases, flags. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "proxy/http_internal.h"
+
+uint64_t rw__http_random(struct http_worker *hw)
+{
+	/* xorshift64*: weighted picks and request ids need spread, not secrecy. */
+	uint64_t x = hw->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	hw->rng = x;
+	return x * UINT64_C(2685821657736338717);
+}
+
+void rw__http_uuid4(struct http_worker *hw, char out[37])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t b[16];
+	uint64_t r1 = rw__http_random(hw), r2 = rw__http_random(hw);
+	int o = 0;
+
+	memcpy(b, &r1, 8);
+	memcpy(b + 8, &r2, 8);
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[b[i] >> 4];
+		out[o++] = hex[b[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+const char *rw__http_date(struct http_worker *hw)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if ((uint64_t)now != hw->date_sec) {
+		gmtime_r(&now, &tm);
+		strftime(hw->date_buf, sizeof(hw->date_buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		hw->date_sec = (uint64_t)now;
+	}
+	return hw->date_buf;
+}
+
+const char *rw__http_reason(uint16_t status)
+{
+	switch (status) {
+	case 100: return "Continue";
+	case 101: return "Switching Protocols";
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 206: return "Partial Content";
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 304: return "Not Modified";
+	case 307: return "Temporary Redirect";
+	case 308: return "Permanent Redirect";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 413: return "Payload Too Large";
+	case 414: return "URI Too Long";
+	case 426: return "Upgrade Required";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Unknown";
+	}
+}
+
+const char *rw__http_flags_format(uint32_t flags, char *buf, size_t len)
+{
+	static const char *const names[] = {"UH", "UF", "UO", "NR", "URX", "NC", "DT", "DC",
+	                                    "UT", "LR", "UR", "UC", "SI", "DPE", "UPE"};
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(flags & (1u << i)))
+			continue;
+		o += (size_t)snprintf(buf + o, o < len ? len - o : 0, "%s%s", o ? "," : "",
+		                      names[i]);
+	}
+	if (!o)
+		snprintf(buf, len, "-");
+	return buf;
+}
