@@ -1,8 +1,9 @@
 """The echo network filter and the embedded default config.
 
 The default config is the quick start's promise: with nothing else running, port 10000
-proxies to an echo service on 10001.  Those ports are fixed by design there, so that test
-is skipped when either is taken on this machine instead of fighting over it.  The echo
+serves HTTP with routing (a welcome page, /api/ proxied to the backend listener on 10001, a
+redirect) and 10002 proxies TCP to an echo service on 10003.  Those ports are fixed by
+design there, so that test is skipped when one is taken instead of fighting over it.  The echo
 filter itself is tested on kernel-chosen ports.
 """
 
@@ -63,6 +64,21 @@ def read_all(c, got):
         got += d
 
 
+def http_get(addr, path):
+    """One GET with Connection: close; returns (status, head text, body)."""
+    with socket.create_connection(addr, timeout=5) as c:
+        c.sendall(b"GET %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n"
+                  % (path.encode(), addr[0].encode(), addr[1]))
+        data = b""
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            data += d
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), head.decode("latin-1").lower(), body
+
+
 class Echo(unittest.TestCase):
     def test_echo_filter_large_and_half_close(self):
         # 8 MiB through a 64 KiB limit: reading must pause and resume, nothing lost, and the
@@ -74,15 +90,28 @@ class Echo(unittest.TestCase):
                 self.assertEqual(roundtrip(addr, payload), payload)
             px.stop()
 
-    def test_default_config_echoes_through_the_proxy(self):
-        if not (port_free(10000) and port_free(10001)):
-            self.skipTest("ports 10000/10001 are taken on this machine")
+    def test_default_config_routes_and_echoes(self):
+        ports = (10000, 10001, 10002, 10003)
+        if not all(port_free(p) for p in ports):
+            self.skipTest("ports 10000-10003 are taken on this machine")
         with harness.Proxy(None, ["--concurrency", "2"]) as px:
-            self.assertEqual(px.addr("proxy"), ("127.0.0.1", 10000))
-            self.assertEqual(px.addr("echo"), ("127.0.0.1", 10001))
+            self.assertEqual(px.addr("http"), ("127.0.0.1", 10000))
+            self.assertEqual(px.addr("tcp"), ("127.0.0.1", 10002))
+            # The welcome page, a proxied route to the second listener, a redirect.
+            status, head, body = http_get(("127.0.0.1", 10000), "/")
+            self.assertEqual(status, 200)
+            self.assertIn(b"Welcome to ringway", body)
+            status, head, body = http_get(("127.0.0.1", 10000), "/api/hello")
+            self.assertEqual(status, 200)
+            self.assertEqual(body, b"hello from the backend listener on 127.0.0.1:10001\n")
+            self.assertIn("x-routed-by: ringway route /api/ -> cluster backend", head)
+            self.assertIn("x-envoy-upstream-service-time:", head)
+            status, head, _ = http_get(("127.0.0.1", 10000), "/docs")
+            self.assertEqual(status, 302)
+            self.assertIn("location: http://127.0.0.1:10000/", head)
             for i in range(10):
                 msg = b"hello %d\n" % i
-                self.assertEqual(roundtrip(("127.0.0.1", 10000), msg), msg)
+                self.assertEqual(roundtrip(("127.0.0.1", 10002), msg), msg)
             log = px.stop()
             self.assertIn("embedded default", log)
 
@@ -93,6 +122,7 @@ class Echo(unittest.TestCase):
         r = harness.run_ringway(["--print-default-config"])
         self.assertEqual(r.returncode, 0)
         self.assertIn(ECHO_TYPE, r.stdout)
+        self.assertIn("http_connection_manager.v3.HttpConnectionManager", r.stdout)
 
 
 if __name__ == "__main__":
