@@ -670,6 +670,7 @@ static void forward(struct http_stream *s, const struct rw_http_request_view *vi
 		                     RW_HTTP_LIT("HTTP/1.1 100 Continue\r\n\r\n"));
 	rw__http_upstream_flush(s->up);
 	rw_sock_flush(s->c->sock);
+	rw__http_conn_arm_timer(s->c);
 }
 
 void rw__http_stream_request_head(struct http_stream *s)
