@@ -33,8 +33,7 @@ typedef struct rw_cluster *(*rw_http_cluster_lookup)(void *ctx, const char *name
  */
 int rw_http_config_build(const struct rw_config_hcm *hcm, const char *listener_name,
                          uint32_t down_buffer_limit, rw_http_cluster_lookup lookup,
-                         void *lookup_ctx, struct rw_http_config **out, char *err,
-                         size_t errlen);
+                         void *lookup_ctx, struct rw_http_config **out, char *err, size_t errlen);
 void rw_http_config_free(struct rw_http_config *c);
 
 /* One per worker per listener: the accept callback's context. */

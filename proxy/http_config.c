@@ -87,8 +87,7 @@ static int build_targets(struct rw_http_config *c, char *err, size_t errlen)
 
 int rw_http_config_build(const struct rw_config_hcm *hcm, const char *listener_name,
                          uint32_t down_buffer_limit, rw_http_cluster_lookup lookup,
-                         void *lookup_ctx, struct rw_http_config **out, char *err,
-                         size_t errlen)
+                         void *lookup_ctx, struct rw_http_config **out, char *err, size_t errlen)
 {
 	struct rw_http_config *c = calloc(1, sizeof(*c));
 	int r;
@@ -104,7 +103,8 @@ int rw_http_config_build(const struct rw_config_hcm *hcm, const char *listener_n
 	c->h1.max_headers_count = hcm->common.max_headers_count;
 	for (size_t i = 0; i < hcm->n_http_filters; i++)
 		if (hcm->http_filters[i].kind == RW_CONFIG_HTTP_FILTER_ROUTER)
-			c->suppress_envoy_headers = hcm->http_filters[i].u.router.suppress_envoy_headers;
+			c->suppress_envoy_headers =
+			    hcm->http_filters[i].u.router.suppress_envoy_headers;
 	if (gethostname(c->hostname, sizeof(c->hostname) - 1))
 		snprintf(c->hostname, sizeof(c->hostname), "localhost");
 	r = rw_router_build(&hcm->route_config, &c->router, err, errlen);

@@ -127,8 +127,9 @@ void rw__http_conn_arm_timer(struct http_conn *c)
 	if (c->flags & CONN_HELD_CLOSED)
 		return;
 	if (c->flags & CONN_SHUT) {
-		next = hcm->delayed_close_timeout_ms ? c->last_activity + hcm->delayed_close_timeout_ms
-		                                     : now;
+		next = hcm->delayed_close_timeout_ms
+		           ? c->last_activity + hcm->delayed_close_timeout_ms
+		           : now;
 	} else if (c->s) {
 		next = rw__http_stream_deadline(c->s, now);
 	} else if (hcm->common.idle_timeout_ms) {
@@ -239,7 +240,8 @@ static int on_request_line(void *ctx, const struct rw_h1_request_line *rl)
 
 		rw_span_copy(&rl->path, &first, 1);
 		slash = rl->path.len == 0 || first != '/';
-		if (rw_http_headers_add_reserve(h, RW_HTTP_LIT(":path"), rl->path.len + slash, &dst))
+		if (rw_http_headers_add_reserve(h, RW_HTTP_LIT(":path"), rl->path.len + slash,
+		                                &dst))
 			return -1;
 		if (slash)
 			*dst++ = '/';
@@ -334,8 +336,9 @@ static void codec_error(struct http_conn *c, struct http_stream *s)
 	rw_log_debug("http", "[C%llu] bad request: %s (%s)", (unsigned long long)c->id,
 	             rw_h1_error_name(e), detail ? detail : "");
 	s->flags |= S_CLOSE_AFTER;
-	rw__http_stream_local_reply(s, status ? status : 400, rw__http_reason(status ? status : 400),
-	                            RW_RF_DPE, rw_h1_error_name(e));
+	rw__http_stream_local_reply(s, status ? status : 400,
+	                            rw__http_reason(status ? status : 400), RW_RF_DPE,
+	                            rw_h1_error_name(e));
 }
 
 /* Parse and dispatch as much of c->in as the current state allows. */
@@ -402,9 +405,9 @@ static void conn_process(struct http_conn *c)
 	if (c->flags & CONN_TUNNEL)
 		return;
 	/* Bound what waits unparsed: a client pipelining faster than we answer stops being read. */
-	rw__http_conn_read_pause(c, c->in.bytes > c->l->cfg->down_buffer_limit ||
-	                                (c->s && (c->s->flags & S_REQ_DONE) &&
-	                                 c->in.bytes > 0 && c->in.bytes > 65536));
+	rw__http_conn_read_pause(
+	    c, c->in.bytes > c->l->cfg->down_buffer_limit ||
+		   (c->s && (c->s->flags & S_REQ_DONE) && c->in.bytes > 0 && c->in.bytes > 65536));
 	maybe_shut(c);
 }
 

@@ -57,8 +57,7 @@ int rw_http_headers_add_reserve(struct rw_http_headers *h, const char *name, siz
 	struct rw_http_field *f;
 	char *p;
 
-	if (name_len > UINT32_MAX || value_len > UINT32_MAX ||
-	    reserve(h, name_len + value_len + 2))
+	if (name_len > UINT32_MAX || value_len > UINT32_MAX || reserve(h, name_len + value_len + 2))
 		return -ENOMEM;
 	f = &h->f[h->n++];
 	p = h->arena + h->used;

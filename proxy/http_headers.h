@@ -77,7 +77,8 @@ static inline const char *rw_http_field_value(const struct rw_http_headers *h, u
 static inline bool rw_http_field_is(const struct rw_http_headers *h, uint32_t i, const char *name,
                                     size_t len)
 {
-	return h->f[i].name_len == len && __builtin_memcmp(h->arena + h->f[i].name_off, name, len) == 0;
+	return h->f[i].name_len == len &&
+	       __builtin_memcmp(h->arena + h->f[i].name_off, name, len) == 0;
 }
 
 #define RW_HTTP_LIT(s) s, sizeof(s) - 1

@@ -81,12 +81,12 @@ struct http_worker {
 	struct up_pool **pools; /* hash table keyed by host */
 	uint32_t n_buckets;
 	uint32_t n_pools;
-	uint64_t rng;            /* xorshift state: weighted picks, request ids */
-	uint64_t date_sec;       /* the second date_buf was formatted for */
-	char date_buf[32];       /* "Sun, 29 Nov 2026 02:10:46 GMT" */
+	uint64_t rng;                     /* xorshift state: weighted picks, request ids */
+	uint64_t date_sec;                /* the second date_buf was formatted for */
+	char date_buf[32];                /* "Sun, 29 Nov 2026 02:10:46 GMT" */
 	struct http_stream *free_streams; /* a few streams kept for reuse */
 	uint32_t n_free_streams;
-	char scratch[8192];      /* %VAR% expansion, rewritten paths */
+	char scratch[8192]; /* %VAR% expansion, rewritten paths */
 };
 
 enum {
@@ -117,21 +117,21 @@ struct http_conn {
 };
 
 enum {
-	S_HEAD_DONE = 1u << 0,      /* request head parsed and handled */
-	S_REQ_DONE = 1u << 1,       /* request fully received */
-	S_RSP_STARTED = 1u << 2,    /* response head queued downstream */
-	S_RSP_DONE = 1u << 3,       /* response fully queued downstream */
-	S_UP_CHUNKED = 1u << 4,     /* request body sent upstream chunked */
-	S_DOWN_CHUNKED = 1u << 5,   /* response body sent downstream chunked */
-	S_CLOSE_AFTER = 1u << 6,    /* close the downstream connection after this response */
-	S_UPGRADE = 1u << 7,        /* upgrade request forwarded */
-	S_TUNNEL = 1u << 8,         /* upgrade accepted: byte tunnel */
-	S_DISCARD_BODY = 1u << 9,   /* answered locally: request body bytes are dropped */
-	S_UP_PAUSED = 1u << 10,     /* upstream reading stopped (downstream backpressure) */
-	S_HEAD_REQUEST = 1u << 11,  /* HEAD: the response has no body */
-	S_REPLAYABLE = 1u << 12,    /* the request sent so far is kept in replay */
-	S_UP_EOF = 1u << 13,        /* tunnel: upstream half-closed */
-	S_CONNECT = 1u << 14,       /* CONNECT request */
+	S_HEAD_DONE = 1u << 0,     /* request head parsed and handled */
+	S_REQ_DONE = 1u << 1,      /* request fully received */
+	S_RSP_STARTED = 1u << 2,   /* response head queued downstream */
+	S_RSP_DONE = 1u << 3,      /* response fully queued downstream */
+	S_UP_CHUNKED = 1u << 4,    /* request body sent upstream chunked */
+	S_DOWN_CHUNKED = 1u << 5,  /* response body sent downstream chunked */
+	S_CLOSE_AFTER = 1u << 6,   /* close the downstream connection after this response */
+	S_UPGRADE = 1u << 7,       /* upgrade request forwarded */
+	S_TUNNEL = 1u << 8,        /* upgrade accepted: byte tunnel */
+	S_DISCARD_BODY = 1u << 9,  /* answered locally: request body bytes are dropped */
+	S_UP_PAUSED = 1u << 10,    /* upstream reading stopped (downstream backpressure) */
+	S_HEAD_REQUEST = 1u << 11, /* HEAD: the response has no body */
+	S_REPLAYABLE = 1u << 12,   /* the request sent so far is kept in replay */
+	S_UP_EOF = 1u << 13,       /* tunnel: upstream half-closed */
+	S_CONNECT = 1u << 14,      /* CONNECT request */
 };
 
 struct http_stream {
@@ -239,7 +239,22 @@ void rw__http_stream_local_reply(struct http_stream *s, uint16_t status, const c
 /* Timer check: act on an expired deadline; returns the next deadline (UINT64_MAX: none). */
 uint64_t rw__http_stream_deadline(struct http_stream *s, uint64_t now);
 
-/* Events from the upstream connection (http_upstream.c -> http_stream.c). */
+/* http_response.c: shared with the request side. */
+/* Apply the matched route's header mutations (weighted cluster, route, virtual host, route
+   config levels) to the request or the response.  0 or -ENOMEM. */
+int rw__http_mutate_levels(struct http_stream *s, bool response);
+/* The regular (non-pseudo) fields of h as an encoder array (at most cap). */
+struct rw_h1_field *rw__http_h1_fields(const struct rw_http_headers *h, struct rw_h1_field *f,
+                                       size_t cap, size_t *n_out);
+/* Remove hop-by-hop fields, and those the Connection header names; keep Upgrade if asked. */
+void rw__http_strip_hop_by_hop(struct rw_http_headers *h, bool keep_upgrade);
+/* A local reply with an optional body and Location; route_headers: apply the route's
+   response mutations (direct responses and redirects). */
+void rw__http_local_reply_full(struct http_stream *s, uint16_t status, const char *body,
+                               size_t body_len, const char *location, bool route_headers,
+                               uint32_t rflag, const char *details);
+
+/* Events from the upstream connection (http_upstream.c -> http_response.c). */
 void rw__http_stream_upstream_ready(struct http_stream *s);
 int rw__http_stream_response_head(struct http_stream *s, const struct rw_h1_head *head,
                                   const struct rw_span *reason);

@@ -1,7 +1,7 @@
 /*
- * One request/response exchange: Envoy's request header handling, routing, the route's
- * action (forward, redirect, direct response), the upstream exchange with its timeouts, the
- * response header handling, and local replies with Envoy's texts and response flags.
+ * One request/response exchange, request side: Envoy's request header handling, routing,
+ * the route's action (forward, redirect, direct response), the request body, and the
+ * stream's timeouts.  The response side and local replies are in http_response.c.
  *
  * Version-neutral: requests and responses are header blocks with pseudo-headers plus body
  * chains.  The only HTTP/1.1 knowledge here is how the two sides are framed, which the
@@ -22,9 +22,6 @@
 /* A request kept for one retry on a fresh connection is bounded to this many bytes. */
 #define REPLAY_MAX (64u * 1024u)
 #define MAX_FIELDS 512
-
-static const char UPSTREAM_RESET[] =
-    "upstream connect error or disconnect/reset before headers. reset reason: ";
 
 static struct rw_engine *eng(const struct http_stream *s)
 {
@@ -80,7 +77,7 @@ static void log_stream(const struct http_stream *s)
 		return;
 	m = rw_http_headers_get(&s->req, ":method", &ml);
 	p = rw_http_headers_get(&s->req, ":path", &pl);
-	rw_log_debug("http", "[C%llu] \"%.*s %.*s\" %u %s %s cluster=%s host=%s", 
+	rw_log_debug("http", "[C%llu] \"%.*s %.*s\" %u %s %s cluster=%s host=%s",
 	             (unsigned long long)s->id, (int)ml, m ? m : "-", (int)pl, p ? p : "-",
 	             s->status, rw__http_flags_format(s->rflags, flags, sizeof(flags)),
 	             s->details ? s->details : "-", s->cluster_name ? s->cluster_name : "-",
@@ -118,230 +115,10 @@ void rw__http_stream_abort(struct http_stream *s, uint32_t rflag, const char *wh
 	rw__http_conn_close(s->c, why);
 }
 
-/* ---- header mutation levels (Envoy: most specific first, so the route config wins) ---- */
-
-static int mutate_levels(struct http_stream *s, bool response)
-{
-	const struct rw_config_route_config *rc = &hcm_of(s)->route_config;
-	const struct rw_config_header_mutations *lv[4];
-	struct http_vars_ctx v = {.s = s, .response = response};
-	struct rw_http_headers *h = response ? &s->rsp : &s->req;
-	int n = 0;
-
-	if (s->wc)
-		lv[n++] = &s->wc->headers;
-	if (s->route.route)
-		lv[n++] = &s->route.route->headers;
-	if (s->route.vhost)
-		lv[n++] = &s->route.vhost->headers;
-	lv[n++] = &rc->headers;
-	for (int i = 0; i < n; i++) {
-		const struct rw_config_header_mutations *m =
-		    rc->most_specific_header_mutations_wins ? lv[n - 1 - i] : lv[i];
-		int r = response ? rw__http_mutate(&v, h, m->response_add, m->n_response_add,
-		                                   m->response_remove, m->n_response_remove)
-		                 : rw__http_mutate(&v, h, m->request_add, m->n_request_add,
-		                                   m->request_remove, m->n_request_remove);
-		if (r)
-			return r;
-	}
-	return 0;
-}
-
-/* ---- encoding a head for the HTTP/1.1 wire ---- */
-
-static struct rw_h1_field *fields_of(const struct rw_http_headers *h, struct rw_h1_field *f,
-                                     size_t cap, size_t *n_out)
-{
-	size_t n = 0;
-
-	for (uint32_t i = 0; i < h->n && n < cap; i++) {
-		const char *name = rw_http_field_name(h, i);
-
-		if (name[0] == ':')
-			continue;
-		f[n].name = name;
-		f[n].name_len = h->f[i].name_len;
-		f[n].value = rw_http_field_value(h, i);
-		f[n].value_len = h->f[i].value_len;
-		n++;
-	}
-	*n_out = n;
-	return f;
-}
-
-static int encode_response(struct http_stream *s, uint16_t status, const struct rw_chain *body)
-{
-	struct rw_h1_field f[MAX_FIELDS];
-	size_t n;
-	int r;
-
-	fields_of(&s->rsp, f, MAX_FIELDS, &n);
-	r = rw_h1_encode_response_head(down_out(s), rw_engine_pool(eng(s)), 1, status,
-	                               rw__http_reason(status), f, n);
-	(void)body;
-	return r;
-}
-
-/* Remove hop-by-hop fields, including those the message's Connection header names. */
-static void strip_hop_by_hop(struct rw_http_headers *h, bool keep_upgrade)
-{
-	size_t clen = 0;
-	const char *conn = rw_http_headers_get(h, "connection", &clen);
-	char cbuf[256];
-
-	if (conn && clen < sizeof(cbuf)) {
-		memcpy(cbuf, conn, clen);
-		cbuf[clen] = '\0';
-		conn = cbuf;
-	} else {
-		conn = NULL;
-		clen = 0;
-	}
-	for (uint32_t i = 0; i < h->n;) {
-		const char *name = rw_http_field_name(h, i);
-		size_t len = h->f[i].name_len;
-
-		if (name[0] != ':' &&
-		    !(keep_upgrade && (rw_http_field_is(h, i, RW_HTTP_LIT("upgrade")))) &&
-		    rw_h1_is_hop_by_hop(name, len, conn, clen)) {
-			/* TE: trailers is the one TE value Envoy forwards. */
-			if (rw_http_field_is(h, i, RW_HTTP_LIT("te")) &&
-			    strcasecmp(rw_http_field_value(h, i), "trailers") == 0) {
-				i++;
-				continue;
-			}
-			rw_http_headers_remove_at(h, i);
-			continue;
-		}
-		i++;
-	}
-}
-
-static bool closing(const struct http_stream *s)
-{
-	return (s->flags & S_CLOSE_AFTER) || !s->head.keep_alive ||
-	       (s->c->flags & (CONN_EOF | CONN_DRAINING)) || !(s->flags & S_REQ_DONE);
-}
-
-/* Connection / server / date: what every response to the client carries. */
-static int finish_response_head(struct http_stream *s)
-{
-	const struct rw_config_hcm *hcm = hcm_of(s);
-	struct rw_http_headers *h = &s->rsp;
-	int r = 0;
-
-	switch (hcm->server_header_transformation) {
-	case RW_CONFIG_SERVER_HEADER_OVERWRITE:
-		r = rw_http_headers_set(h, RW_HTTP_LIT("server"), hcm->server_name,
-		                        strlen(hcm->server_name));
-		break;
-	case RW_CONFIG_SERVER_HEADER_APPEND_IF_ABSENT:
-		if (rw_http_headers_find(h, RW_HTTP_LIT("server"), 0) < 0)
-			r = rw_http_headers_add(h, RW_HTTP_LIT("server"), hcm->server_name,
-			                        strlen(hcm->server_name));
-		break;
-	default:
-		break;
-	}
-	if (!r && rw_http_headers_find(h, RW_HTTP_LIT("date"), 0) < 0)
-		r = rw_http_headers_add(h, RW_HTTP_LIT("date"), rw__http_date(s->c->hw), 29);
-	if (!r && hcm->always_set_request_id_in_response) {
-		size_t len;
-		const char *id = rw_http_headers_get(&s->req, "x-request-id", &len);
-
-		if (id && rw_http_headers_find(h, RW_HTTP_LIT("x-request-id"), 0) < 0) {
-			char copy[128];
-
-			if (len < sizeof(copy)) {
-				memcpy(copy, id, len);
-				r = rw_http_headers_add(h, RW_HTTP_LIT("x-request-id"), copy, len);
-			}
-		}
-	}
-	if (!r && closing(s)) {
-		s->flags |= S_CLOSE_AFTER;
-		r = rw_http_headers_set(h, RW_HTTP_LIT("connection"), RW_HTTP_LIT("close"));
-	} else if (!r && s->head.version_minor == 0) {
-		r = rw_http_headers_set(h, RW_HTTP_LIT("connection"), RW_HTTP_LIT("keep-alive"));
-	}
-	return r;
-}
-
-/* ---- local replies ---- */
-
-static void response_done(struct http_stream *s)
-{
-	struct http_conn *c = s->c;
-
-	s->flags |= S_RSP_DONE;
-	rw_sock_flush(c->sock);
-	if (s->flags & S_REQ_DONE) {
-		rw__http_conn_stream_done(c);
-	} else {
-		/* Answered before the request ended: the rest of it is not read (Envoy closes). */
-		s->flags |= S_CLOSE_AFTER | S_DISCARD_BODY;
-		rw__http_conn_stream_done(c);
-	}
-}
-
-static void local_reply_full(struct http_stream *s, uint16_t status, const char *body,
-                             size_t body_len, const char *location, bool route_headers,
-                             uint32_t rflag, const char *details)
-{
-	struct rw_http_headers *h = &s->rsp;
-	char len[24];
-	int r;
-
-	if (s->flags & S_RSP_STARTED) {
-		rw__http_stream_abort(s, rflag, details);
-		return;
-	}
-	if (s->up) {
-		rw__http_upstream_release(s->up, false);
-		s->up = NULL;
-	}
-	s->status = status;
-	s->rflags |= rflag;
-	s->details = details;
-	s->flags |= S_RSP_STARTED;
-	if (!(s->flags & S_REQ_DONE))
-		s->flags |= S_CLOSE_AFTER | S_DISCARD_BODY;
-	rw_http_headers_clear(h);
-	r = rw_http_headers_add(h, RW_HTTP_LIT(":status"), len,
-	                        (size_t)snprintf(len, sizeof(len), "%u", status));
-	if (!r && location)
-		r = rw_http_headers_add(h, RW_HTTP_LIT("location"), location, strlen(location));
-	if (!r && (body_len || status >= 200))
-		r = rw_http_headers_add(h, RW_HTTP_LIT("content-length"), len,
-		                        (size_t)snprintf(len, sizeof(len), "%zu", body_len));
-	if (!r && body_len)
-		r = rw_http_headers_add(h, RW_HTTP_LIT("content-type"), RW_HTTP_LIT("text/plain"));
-	if (!r && route_headers)
-		r = mutate_levels(s, true);
-	if (!r)
-		r = finish_response_head(s);
-	if (!r)
-		r = encode_response(s, status, NULL);
-	if (!r && body_len && !(s->flags & S_HEAD_REQUEST))
-		r = rw_chain_append_copy(down_out(s), rw_engine_pool(eng(s)), body, body_len);
-	if (r) {
-		rw__http_stream_abort(s, RW_RF_LR, "cannot encode the local reply");
-		return;
-	}
-	s->rsp_bytes = body_len;
-	response_done(s);
-}
-
-void rw__http_stream_local_reply(struct http_stream *s, uint16_t status, const char *body,
-                                 uint32_t rflag, const char *details)
-{
-	local_reply_full(s, status, body, body ? strlen(body) : 0, NULL, false, rflag, details);
-}
-
 /* ---- request head ---- */
 
-static struct rw_http_request_view *build_view(struct http_stream *s, struct rw_http_request_view *v,
+static struct rw_http_request_view *build_view(struct http_stream *s,
+                                               struct rw_http_request_view *v,
                                                struct rw_http_header *hdrs, size_t cap)
 {
 	const struct rw_http_headers *h = &s->req;
@@ -405,7 +182,8 @@ static int forwarding_headers(struct http_stream *s)
 				r = rw_http_headers_set(h, RW_HTTP_LIT("x-forwarded-for"), buf,
 				                        old_len + 2 + iplen);
 			} else if (!old) {
-				r = rw_http_headers_add(h, RW_HTTP_LIT("x-forwarded-for"), ip, iplen);
+				r = rw_http_headers_add(h, RW_HTTP_LIT("x-forwarded-for"), ip,
+				                        iplen);
 			}
 		}
 		if (!r) {
@@ -585,7 +363,7 @@ static int send_request_head(struct http_stream *s)
 		return -ENOMEM;
 	memcpy(target, path, pl);
 	target[pl] = '\0';
-	fields_of(h, f + 1, MAX_FIELDS, &n);
+	rw__http_h1_fields(h, f + 1, MAX_FIELDS, &n);
 	/* Host first, as clients write it. */
 	f[0].name = "host";
 	f[0].name_len = 4;
@@ -627,25 +405,26 @@ static void forward(struct http_stream *s, const struct rw_http_request_view *vi
 	const struct rw_config_route_action *a = &s->route.route->u.route;
 	struct rw_http_headers *h = &s->req;
 	char tbuf[24];
+	int r;
 
 	s->cluster = pick_cluster(s);
 	if (!s->cluster) {
-		local_reply_full(s, a->cluster_not_found_status, NULL, 0, NULL, false, RW_RF_NC,
-		                 "cluster_not_found");
+		rw__http_local_reply_full(s, a->cluster_not_found_status, NULL, 0, NULL, false,
+		                          RW_RF_NC, "cluster_not_found");
 		return;
 	}
 	if (!s->cluster_name)
 		s->cluster_name = s->cluster->name;
 	s->host = rw_lb_round_robin_pick(s->cluster);
 	if (!s->host) {
-		local_reply_full(s, 503, RW_HTTP_LIT("no healthy upstream"), NULL, false, RW_RF_UH,
-		                 "no_healthy_upstream");
+		rw__http_local_reply_full(s, 503, RW_HTTP_LIT("no healthy upstream"), NULL, false,
+		                          RW_RF_UH, "no_healthy_upstream");
 		return;
 	}
 	s->route_timeout_ms = a->timeout_ms;
 	if (a->idle_timeout_set)
 		s->idle_timeout_ms = a->idle_timeout_ms;
-	if (rewrite_request(s, view) || mutate_levels(s, false)) {
+	if (rewrite_request(s, view) || rw__http_mutate_levels(s, false)) {
 		rw__http_stream_abort(s, RW_RF_LR, "out of memory");
 		return;
 	}
@@ -656,9 +435,11 @@ static void forward(struct http_stream *s, const struct rw_http_request_view *vi
 		rw__http_stream_abort(s, RW_RF_LR, "out of memory");
 		return;
 	}
-	if (attach_upstream(s)) {
-		local_reply_full(s, 503, UPSTREAM_RESET, sizeof(UPSTREAM_RESET) - 1, NULL, false,
-		                 RW_RF_UF, "upstream_socket_failure");
+	r = attach_upstream(s);
+	if (r) {
+		rw_log_warn("http", "[C%llu] cannot open a socket to %s: %s",
+		            (unsigned long long)s->id, s->host->name, strerror(-r));
+		rw__http_stream_upstream_failed(s, r, true, false);
 		return;
 	}
 	if (send_request_head(s)) {
@@ -697,7 +478,8 @@ void rw__http_stream_request_head(struct http_stream *s)
 		}
 		if (rw_http_headers_find(h, RW_HTTP_LIT(":authority"), 0) < 0 &&
 		    hcm->http1.default_host_for_http_10 &&
-		    rw_http_headers_add(h, RW_HTTP_LIT(":authority"), hcm->http1.default_host_for_http_10,
+		    rw_http_headers_add(h, RW_HTTP_LIT(":authority"),
+		                        hcm->http1.default_host_for_http_10,
 		                        strlen(hcm->http1.default_host_for_http_10))) {
 			rw__http_stream_abort(s, RW_RF_LR, "out of memory");
 			return;
@@ -713,7 +495,7 @@ void rw__http_stream_request_head(struct http_stream *s)
 	}
 	if (s->head.expect_continue && !hcm->proxy_100_continue)
 		rw_http_headers_remove(h, RW_HTTP_LIT("expect"));
-	strip_hop_by_hop(h, (s->flags & S_UPGRADE) != 0);
+	rw__http_strip_hop_by_hop(h, (s->flags & S_UPGRADE) != 0);
 	if (forwarding_headers(s)) {
 		rw__http_stream_abort(s, RW_RF_LR, "out of memory");
 		return;
@@ -731,21 +513,22 @@ void rw__http_stream_request_head(struct http_stream *s)
 	route = s->route.route;
 	switch (route->action) {
 	case RW_CONFIG_ACTION_DIRECT_RESPONSE:
-		local_reply_full(s, route->u.direct_response.status, route->u.direct_response.body,
-		                 route->u.direct_response.body_len, NULL, true, 0, "direct_response");
+		rw__http_local_reply_full(
+		    s, route->u.direct_response.status, route->u.direct_response.body,
+		    route->u.direct_response.body_len, NULL, true, 0, "direct_response");
 		return;
 	case RW_CONFIG_ACTION_REDIRECT: {
 		char loc[4096];
 		size_t ll = 0;
 
-		if (rw_router_redirect_location(cfg->router, &s->route, &view, s->c->l->scratch, loc,
-		                                sizeof(loc) - 1, &ll)) {
+		if (rw_router_redirect_location(cfg->router, &s->route, &view, s->c->l->scratch,
+		                                loc, sizeof(loc) - 1, &ll)) {
 			rw__http_stream_local_reply(s, 500, NULL, 0, "redirect_too_long");
 			return;
 		}
 		loc[ll] = '\0';
-		local_reply_full(s, route->u.redirect.response_code, NULL, 0, loc, true, 0,
-		                 "redirect");
+		rw__http_local_reply_full(s, route->u.redirect.response_code, NULL, 0, loc, true, 0,
+		                          "redirect");
 		return;
 	}
 	case RW_CONFIG_ACTION_ROUTE:
@@ -797,7 +580,8 @@ void rw__http_stream_request_end(struct http_stream *s)
 	s->flags |= S_REQ_DONE;
 	s->req_end_ms = rw_engine_now_ms(eng(s));
 	if (s->up && (s->flags & S_UP_CHUNKED) &&
-	    rw_h1_encode_last_chunk(rw__http_upstream_out(s->up), rw_engine_pool(eng(s)), NULL, 0)) {
+	    rw_h1_encode_last_chunk(rw__http_upstream_out(s->up), rw_engine_pool(eng(s)), NULL,
+	                            0)) {
 		rw__http_stream_abort(s, RW_RF_LR, "out of memory");
 		return;
 	}
@@ -821,178 +605,6 @@ void rw__http_stream_upstream_sent(struct http_stream *s)
 void rw__http_stream_upstream_ready(struct http_stream *s)
 {
 	s->c->last_activity = rw_engine_now_ms(eng(s));
-}
-
-/* ---- response ---- */
-
-int rw__http_stream_response_head(struct http_stream *s, const struct rw_h1_head *head,
-                                  const struct rw_span *reason)
-{
-	const struct rw_http_config *cfg = s->c->l->cfg;
-	struct rw_http_headers *h = &s->rsp;
-	char num[24];
-	bool tunnel = false;
-	int r;
-
-	(void)reason;
-	s->c->last_activity = rw_engine_now_ms(eng(s));
-	if (head->interim) {
-		/* 1xx: Envoy answered 100 itself; only proxy_100_continue relays the upstream's. */
-		if (head->status == 100 && hcm_of(s)->proxy_100_continue && s->head.expect_continue)
-			rw_chain_append_copy(down_out(s), rw_engine_pool(eng(s)),
-			                     RW_HTTP_LIT("HTTP/1.1 100 Continue\r\n\r\n"));
-		rw_http_headers_clear(h);
-		return 0;
-	}
-	if (head->status == 101 || ((s->flags & S_CONNECT) && head->status / 100 == 2)) {
-		if (!(s->flags & S_UPGRADE)) {
-			rw__http_stream_upstream_failed(s, -EPROTO, false, true);
-			return -1;
-		}
-		tunnel = true;
-	} else if (s->flags & S_UPGRADE) {
-		/* Upgrade refused: an ordinary response; the request was complete. */
-		s->flags &= ~S_UPGRADE;
-	}
-	s->status = head->status;
-	strip_hop_by_hop(h, tunnel);
-	if (!cfg->suppress_envoy_headers &&
-	    rw_http_headers_set(h, RW_HTTP_LIT("x-envoy-upstream-service-time"), num,
-	                        (size_t)snprintf(num, sizeof(num), "%llu",
-	                                         (unsigned long long)(rw_engine_now_ms(eng(s)) -
-	                                                              s->up_start_ms))))
-		goto oom;
-	if (mutate_levels(s, true))
-		goto oom;
-	if (tunnel) {
-		s->flags |= S_TUNNEL;
-		if (head->status == 101 &&
-		    rw_http_headers_set(h, RW_HTTP_LIT("connection"), RW_HTTP_LIT("upgrade")))
-			goto oom;
-	} else if (head->has_content_length || (s->flags & S_HEAD_REQUEST) || head->status == 204 ||
-	           head->status == 304 || head->body == RW_H1_BODY_NONE) {
-		/* Length known (or no body): framing passes through. */
-	} else if (s->head.version_minor >= 1) {
-		s->flags |= S_DOWN_CHUNKED;
-		if (rw_http_headers_add(h, RW_HTTP_LIT("transfer-encoding"), RW_HTTP_LIT("chunked")))
-			goto oom;
-	} else {
-		s->flags |= S_CLOSE_AFTER; /* HTTP/1.0 client: the body ends at close */
-	}
-	r = tunnel ? rw_http_headers_add(h, RW_HTTP_LIT("date"), rw__http_date(s->c->hw), 29)
-	           : finish_response_head(s);
-	if (r || encode_response(s, s->status, NULL))
-		goto oom;
-	s->flags |= S_RSP_STARTED;
-	rw_sock_flush(s->c->sock);
-	if (tunnel) {
-		s->route_timeout_ms = 0; /* a tunnel lives as long as it is used */
-		rw__http_upstream_tunnel(s->up);
-		rw__http_conn_start_tunnel(s->c);
-		rw__http_conn_arm_timer(s->c);
-	}
-	return 0;
-oom:
-	rw__http_stream_abort(s, RW_RF_LR, "out of memory");
-	return -1;
-}
-
-void rw__http_stream_response_body(struct http_stream *s, struct rw_chain *data)
-{
-	struct rw_chain *out = down_out(s);
-	int r;
-
-	s->rsp_bytes += data->bytes;
-	s->c->last_activity = rw_engine_now_ms(eng(s));
-	if (s->flags & S_HEAD_REQUEST) {
-		rw_chain_reset(data);
-		return;
-	}
-	r = (s->flags & S_DOWN_CHUNKED) ? rw_h1_encode_chunk(out, rw_engine_pool(eng(s)), data)
-	                                : rw_chain_move(out, data);
-	if (r) {
-		rw__http_stream_abort(s, RW_RF_LR, "out of memory");
-		return;
-	}
-	rw_sock_flush(s->c->sock);
-	if (s->up && rw_sock_out_bytes(s->c->sock) > s->c->l->cfg->down_buffer_limit) {
-		s->flags |= S_UP_PAUSED;
-		rw__http_upstream_read_pause(s->up, true);
-	}
-}
-
-void rw__http_stream_tunnel_data(struct http_stream *s, struct rw_chain *data)
-{
-	rw__http_stream_response_body(s, data);
-}
-
-void rw__http_stream_tunnel_eof(struct http_stream *s)
-{
-	struct http_conn *c = s->c;
-
-	s->flags |= S_UP_EOF;
-	rw_sock_shutdown_write(c->sock);
-	if ((c->flags & CONN_EOF) && rw_sock_flushed(c->sock))
-		rw__http_conn_close(c, "tunnel closed");
-}
-
-void rw__http_stream_response_end(struct http_stream *s, bool reusable)
-{
-	if ((s->flags & S_DOWN_CHUNKED) &&
-	    rw_h1_encode_last_chunk(down_out(s), rw_engine_pool(eng(s)), NULL, 0)) {
-		rw__http_stream_abort(s, RW_RF_LR, "out of memory");
-		return;
-	}
-	if (s->up) {
-		rw__http_upstream_release(s->up, reusable && (s->flags & S_REQ_DONE));
-		s->up = NULL;
-	}
-	response_done(s);
-}
-
-void rw__http_stream_upstream_failed(struct http_stream *s, int err, bool connect_failed,
-                                     bool protocol_error)
-{
-	char body[160];
-
-	if (s->up) {
-		rw__http_upstream_release(s->up, false);
-		s->up = NULL;
-	}
-	if (s->flags & S_RSP_STARTED) {
-		rw__http_stream_abort(s, protocol_error ? RW_RF_UPE : RW_RF_UC,
-		                      "upstream reset after response started");
-		return;
-	}
-	/* A pooled connection the upstream closed while it sat idle: once, on a new one. */
-	if (!connect_failed && !protocol_error && (s->flags & S_REPLAYABLE) && s->attempts == 0) {
-		s->attempts++;
-		s->flags &= ~S_REPLAYABLE;
-		if (rw__http_upstream_acquire(s->c->hw, s->host, s->cluster, s, &s->up) == 0) {
-			struct rw_chain *out = rw__http_upstream_out(s->up);
-
-			rw_log_debug("http", "[C%llu] reused upstream connection failed (%s): retrying "
-			             "on a new one", (unsigned long long)s->id, strerror(-err));
-			if (rw_chain_move(out, &s->replay) == 0) {
-				if ((s->flags & S_REQ_DONE) || !(s->flags & S_UP_CHUNKED))
-					rw__http_upstream_expect(s->up, s->head.method);
-				rw__http_upstream_flush(s->up);
-				return;
-			}
-		}
-	}
-	snprintf(body, sizeof(body), "%s%s", UPSTREAM_RESET,
-	         connect_failed   ? "connection failure"
-	         : protocol_error ? "protocol error"
-	                          : "connection termination");
-	if (protocol_error) {
-		local_reply_full(s, 502, body, strlen(body), NULL, false, RW_RF_UPE,
-		                 "upstream_protocol_error");
-		return;
-	}
-	local_reply_full(s, 503, body, strlen(body), NULL, false,
-	                 connect_failed ? RW_RF_UF : RW_RF_UC,
-	                 connect_failed ? "upstream_connect_failure" : "upstream_reset_before_headers");
 }
 
 /* ---- timeouts ---- */
@@ -1028,8 +640,9 @@ uint64_t rw__http_stream_deadline(struct http_stream *s, uint64_t now)
 	      s->req_end_ms + s->route_timeout_ms,
 	      rw__http_stream_local_reply(s, 504, "upstream request timeout", RW_RF_UT,
 	                                  "upstream_response_timeout"));
-	CHECK(s->idle_timeout_ms, s->c->last_activity + s->idle_timeout_ms,
-	      rw__http_stream_local_reply(s, 408, "stream timeout", RW_RF_SI, "stream_idle_timeout"));
+	CHECK(
+	    s->idle_timeout_ms, s->c->last_activity + s->idle_timeout_ms,
+	    rw__http_stream_local_reply(s, 408, "stream timeout", RW_RF_SI, "stream_idle_timeout"));
 #undef CHECK
 	return next;
 }

@@ -436,8 +436,8 @@ int rw__http_upstream_acquire(struct http_worker *hw, struct rw_host *host,
 		pool_maybe_free(hw, p);
 		return -ENOMEM;
 	}
-	r = rw_sock_connect(eng_of(hw), (const struct sockaddr *)&host->addr, host->addrlen, &up_ops,
-	                    u, &u->sock);
+	r = rw_sock_connect(eng_of(hw), (const struct sockaddr *)&host->addr, host->addrlen,
+	                    &up_ops, u, &u->sock);
 	if (r) {
 		free(u);
 		pool_maybe_free(hw, p);

@@ -121,8 +121,9 @@ static int open_listeners(struct server *s, const struct rw_config *cfg)
 		} else if (f->kind == RW_CONFIG_FILTER_HTTP_CONNECTION_MANAGER) {
 			char err[256];
 
-			r = rw_http_config_build(&f->u.hcm, lc->name, lc->buffer_limit, lookup_cluster,
-			                         s->clusters, &l->http, err, sizeof(err));
+			r = rw_http_config_build(&f->u.hcm, lc->name, lc->buffer_limit,
+			                         lookup_cluster, s->clusters, &l->http, err,
+			                         sizeof(err));
 			if (r) {
 				rw_log_error("main", "listener '%s': %s", lc->name, err);
 				return r;
