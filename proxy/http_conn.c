@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "lb/cluster.h"
 #include "proxy/http_internal.h"
 #include "ring/engine.h"
 
@@ -103,9 +104,32 @@ const struct sockaddr_storage *rw__http_conn_addr(struct http_conn *c, int which
 	return &c->addrs[which];
 }
 
-void rw__http_conn_read_pause(struct http_conn *c, bool pause)
+/* Pipelined requests waiting behind an unanswered one are read up to this many bytes. */
+#define PIPELINE_MAX (64u * 1024u)
+
+void rw__http_conn_update_read(struct http_conn *c)
 {
-	if (!c->sock || pause == !!(c->flags & CONN_READ_PAUSED))
+	struct http_stream *s = c->s;
+	bool paused = (c->flags & CONN_READ_PAUSED) != 0;
+	size_t up = 0, up_limit = 1, in_limit = c->l->cfg->down_buffer_limit;
+	bool pause;
+
+	if (!c->sock || (c->flags & CONN_HELD_CLOSED))
+		return;
+	if (s && s->up && s->cluster) {
+		up = rw__http_upstream_out_bytes(s->up);
+		up_limit = s->cluster->buffer_limit;
+	}
+	if (s && (s->flags & S_REQ_DONE) && !(c->flags & CONN_TUNNEL))
+		in_limit = PIPELINE_MAX;
+	/* Envoy's watermarks: stop above the limit, resume below half of it. */
+	if (c->flags & CONN_SHUT)
+		pause = false;
+	else if (paused)
+		pause = up > up_limit / 2 || c->in.bytes > in_limit / 2;
+	else
+		pause = up > up_limit || c->in.bytes > in_limit;
+	if (pause == paused)
 		return;
 	if (pause) {
 		c->flags |= CONN_READ_PAUSED;
@@ -176,7 +200,7 @@ static void maybe_shut(struct http_conn *c)
 	c->flags |= CONN_SHUT;
 	rw_sock_shutdown_write(c->sock);
 	rw_chain_reset(&c->in);
-	rw__http_conn_read_pause(c, false);
+	rw__http_conn_update_read(c);
 	c->last_activity = rw_engine_now_ms(eng(c));
 	rw__http_conn_arm_timer(c);
 }
@@ -400,14 +424,10 @@ static void conn_process(struct http_conn *c)
 			rw__http_stream_request_end(s);
 		}
 	}
-	if (c->flags & CONN_HELD_CLOSED)
-		return;
-	if (c->flags & CONN_TUNNEL)
+	if (c->flags & (CONN_HELD_CLOSED | CONN_TUNNEL))
 		return;
 	/* Bound what waits unparsed: a client pipelining faster than we answer stops being read. */
-	rw__http_conn_read_pause(
-	    c, c->in.bytes > c->l->cfg->down_buffer_limit ||
-		   (c->s && (c->s->flags & S_REQ_DONE) && c->in.bytes > 0 && c->in.bytes > 65536));
+	rw__http_conn_update_read(c);
 	maybe_shut(c);
 }
 
@@ -416,9 +436,9 @@ void rw__http_conn_start_tunnel(struct http_conn *c)
 	struct http_stream *s = c->s;
 
 	c->flags |= CONN_TUNNEL;
-	rw__http_conn_read_pause(c, false);
 	if (!rw_chain_empty(&c->in))
 		rw__http_stream_request_body(s, &c->in);
+	rw__http_conn_update_read(c);
 }
 
 /* ---- socket callbacks ---- */

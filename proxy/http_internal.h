@@ -213,8 +213,9 @@ void rw__http_conn_release(struct http_conn *c);
 void rw__http_conn_close(struct http_conn *c, const char *why);
 /* The stream ended (its response is queued): serve the next request or close. */
 void rw__http_conn_stream_done(struct http_conn *c);
-/* Reading from the client: pause (watermark) or resume. */
-void rw__http_conn_read_pause(struct http_conn *c, bool pause);
+/* Stop or resume reading from the client by the watermarks: the upstream's outgoing bytes
+   (request body backpressure) and what waits unparsed in c->in. */
+void rw__http_conn_update_read(struct http_conn *c);
 /* Recompute the connection's timer (after a state change). */
 void rw__http_conn_arm_timer(struct http_conn *c);
 /* Peer (0) or local (1) address of the client connection; NULL if unknown. */

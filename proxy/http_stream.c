@@ -539,12 +539,6 @@ void rw__http_stream_request_head(struct http_stream *s)
 
 /* ---- request body ---- */
 
-static void pause_client_if_full(struct http_stream *s)
-{
-	if (s->up && rw__http_upstream_out_bytes(s->up) > s->cluster->buffer_limit)
-		rw__http_conn_read_pause(s->c, true);
-}
-
 void rw__http_stream_request_body(struct http_stream *s, struct rw_chain *data)
 {
 	struct rw_chain *out;
@@ -572,7 +566,7 @@ void rw__http_stream_request_body(struct http_stream *s, struct rw_chain *data)
 		return;
 	}
 	rw__http_upstream_flush(s->up);
-	pause_client_if_full(s);
+	rw__http_conn_update_read(s->c);
 }
 
 void rw__http_stream_request_end(struct http_stream *s)
@@ -596,10 +590,7 @@ void rw__http_stream_request_end(struct http_stream *s)
 
 void rw__http_stream_upstream_sent(struct http_stream *s)
 {
-	if ((s->c->flags & CONN_READ_PAUSED) && s->up &&
-	    rw__http_upstream_out_bytes(s->up) <= s->cluster->buffer_limit / 2) {
-		rw__http_conn_read_pause(s->c, false);
-	}
+	rw__http_conn_update_read(s->c);
 }
 
 void rw__http_stream_upstream_ready(struct http_stream *s)
