@@ -168,7 +168,10 @@ struct http_stream {
 	uint32_t rflags;
 	uint16_t status;
 	uint8_t attempts;
+	bool have_remote;
 	const char *details; /* why it ended, for logs */
+	/* The trusted client address (XFF rules, see forwarding_headers()). */
+	struct sockaddr_storage remote;
 };
 
 struct up_pool;
@@ -234,6 +237,8 @@ void rw__http_stream_request_body(struct http_stream *s, struct rw_chain *data);
 void rw__http_stream_request_end(struct http_stream *s);
 /* The client went away or broke the protocol mid-request: abort (no response possible). */
 void rw__http_stream_abort(struct http_stream *s, uint32_t rflag, const char *why);
+/* The trusted client address (Envoy's XFF rules), computed on first use; NULL if unknown. */
+const struct sockaddr_storage *rw__http_stream_remote(struct http_stream *s);
 /* Answer locally (status, optional text body) if no response has started, else abort. */
 void rw__http_stream_local_reply(struct http_stream *s, uint16_t status, const char *body,
                                  uint32_t rflag, const char *details);
@@ -303,6 +308,8 @@ int rw__http_mutate(const struct http_vars_ctx *v, struct rw_http_headers *h,
 /* Format a socket address "ip:port" (with_port) or "ip" into out; returns the length. */
 size_t rw__http_addr_format(const struct sockaddr_storage *ss, bool with_port, char *out,
                             size_t cap);
+/* Parse a numeric IPv4/IPv6 address (port 0). */
+bool rw__http_addr_parse(const char *ip, struct sockaddr_storage *out);
 /* RFC 1918 / loopback / ULA: Envoy's "internal" request sources. */
 bool rw__http_addr_internal(const struct sockaddr_storage *ss);
 

@@ -155,18 +155,90 @@ static struct rw_http_request_view *build_view(struct http_stream *s,
 }
 
 /* Envoy's edge handling: x-forwarded-for/-proto, x-envoy-internal, x-request-id. */
+/* The k-th address from the right of x-forwarded-for (k = 1: the last), as an address. */
+static bool xff_from_right(const struct rw_http_headers *h, uint32_t k,
+                           struct sockaddr_storage *out)
+{
+	size_t len = 0;
+	const char *v = rw_http_headers_get(h, "x-forwarded-for", &len);
+	size_t end = len;
+	char ip[64];
+
+	if (!v || k == 0)
+		return false;
+	while (k--) {
+		size_t start = end;
+
+		while (start > 0 && v[start - 1] != ',')
+			start--;
+		if (k == 0) {
+			size_t a = start, b = end;
+
+			while (a < b && (v[a] == ' ' || v[a] == '\t'))
+				a++;
+			while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
+				b--;
+			if (b - a == 0 || b - a >= sizeof(ip))
+				return false;
+			memcpy(ip, v + a, b - a);
+			ip[b - a] = '\0';
+			return rw__http_addr_parse(ip, out);
+		}
+		if (start == 0)
+			return false;
+		end = start - 1;
+	}
+	return false;
+}
+
+/*
+ * Envoy's edge handling.  The "trusted client address" is the peer with
+ * use_remote_address, else the x-forwarded-for entry xff_num_trusted_hops + 1 from the
+ * right; with use_remote_address and trusted hops it is the entry that many from the right.
+ * It decides x-envoy-internal and whether an external x-request-id is replaced, and is what
+ * %DOWNSTREAM_REMOTE_ADDRESS% prints.  XFF is appended to only with use_remote_address.
+ */
+const struct sockaddr_storage *rw__http_stream_remote(struct http_stream *s)
+{
+	const struct rw_config_hcm *hcm = hcm_of(s);
+	const struct sockaddr_storage *peer;
+	uint32_t hops = hcm->xff_num_trusted_hops;
+
+	if (s->have_remote)
+		return &s->remote;
+	if (hcm->use_remote_address)
+		s->have_remote = hops && xff_from_right(&s->req, hops, &s->remote);
+	else
+		s->have_remote = xff_from_right(&s->req, hops + 1, &s->remote);
+	if (!s->have_remote) {
+		peer = rw__http_conn_addr(s->c, 0);
+		if (!peer)
+			return NULL;
+		s->remote = *peer;
+		s->have_remote = true;
+	}
+	return &s->remote;
+}
+
 static int forwarding_headers(struct http_stream *s)
 {
 	const struct rw_config_hcm *hcm = hcm_of(s);
 	struct rw_http_headers *h = &s->req;
-	const struct sockaddr_storage *peer = NULL;
+	const struct sockaddr_storage *peer = NULL, *remote;
 	bool internal = true;
 	char ip[64];
 	int r = 0;
 
-	if (hcm->use_remote_address) {
+	/* The peer is looked up (two system calls per connection) only when it matters. */
+	if (hcm->use_remote_address ||
+	    (hcm->generate_request_id && !hcm->preserve_external_request_id &&
+	     rw_http_headers_find(h, RW_HTTP_LIT("x-request-id"), 0) >= 0)) {
+		remote = rw__http_stream_remote(s);
+		internal = remote && rw__http_addr_internal(remote);
+	}
+	if (hcm->use_remote_address)
 		peer = rw__http_conn_addr(s->c, 0);
-		internal = peer && rw__http_addr_internal(peer);
+	if (hcm->use_remote_address) {
 		r = rw_http_headers_set(h, RW_HTTP_LIT("x-forwarded-proto"), RW_HTTP_LIT("http"));
 		if (!r && peer && !hcm->skip_xff_append) {
 			size_t iplen = rw__http_addr_format(peer, false, ip, sizeof(ip));

@@ -43,6 +43,20 @@ size_t rw__http_addr_format(const struct sockaddr_storage *ss, bool with_port, c
 	return n < 0 ? 0 : ((size_t)n < cap ? (size_t)n : cap - 1);
 }
 
+bool rw__http_addr_parse(const char *ip, struct sockaddr_storage *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, ip, &((struct sockaddr_in *)out)->sin_addr) == 1) {
+		out->ss_family = AF_INET;
+		return true;
+	}
+	if (inet_pton(AF_INET6, ip, &((struct sockaddr_in6 *)out)->sin6_addr) == 1) {
+		out->ss_family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
 bool rw__http_addr_internal(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET) {
@@ -199,14 +213,16 @@ static void put_var(struct out *o, const struct http_vars_ctx *v, const char *na
 	const struct rw_http_config *cfg = c->l->cfg;
 	char buf[32];
 
-	if (name_is(name, len, "DOWNSTREAM_REMOTE_ADDRESS") ||
-	    name_is(name, len, "DOWNSTREAM_DIRECT_REMOTE_ADDRESS"))
-		put_addr(o, rw__http_conn_addr(c, 0), 0);
-	else if (name_is(name, len, "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT") ||
-	         name_is(name, len, "DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT"))
-		put_addr(o, rw__http_conn_addr(c, 0), 1);
+	if (name_is(name, len, "DOWNSTREAM_REMOTE_ADDRESS"))
+		put_addr(o, rw__http_stream_remote(s), 0);
+	else if (name_is(name, len, "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT"))
+		put_addr(o, rw__http_stream_remote(s), 1);
 	else if (name_is(name, len, "DOWNSTREAM_REMOTE_PORT"))
-		put_addr(o, rw__http_conn_addr(c, 0), 2);
+		put_addr(o, rw__http_stream_remote(s), 2);
+	else if (name_is(name, len, "DOWNSTREAM_DIRECT_REMOTE_ADDRESS"))
+		put_addr(o, rw__http_conn_addr(c, 0), 0);
+	else if (name_is(name, len, "DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT"))
+		put_addr(o, rw__http_conn_addr(c, 0), 1);
 	else if (name_is(name, len, "DOWNSTREAM_LOCAL_ADDRESS"))
 		put_addr(o, rw__http_conn_addr(c, 1), 0);
 	else if (name_is(name, len, "DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT"))
