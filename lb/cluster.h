@@ -31,6 +31,9 @@ struct rw_host {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char name[64]; /* "127.0.0.1:8080", for logs */
+	/* DNS clusters: the endpoint name it was resolved from (config-owned, immortal), for
+	 * auto_host_rewrite; NULL for STATIC hosts.  Set by the DNS writer, read by workers. */
+	_Atomic(const char *) hostname;
 	_Atomic uint32_t refs;
 	_Atomic uint64_t cx_total;
 	_Atomic int64_t cx_active;

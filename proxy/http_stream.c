@@ -384,12 +384,16 @@ static int rewrite_request(struct http_stream *s, const struct rw_http_request_v
 		}
 		return 0;
 	}
-	case RW_CONFIG_HOST_REWRITE_AUTO:
-		/* Envoy uses the host's DNS name; ringway's hosts carry their address. */
-		if (s->host)
-			return rw_http_headers_set(h, RW_HTTP_LIT(":authority"), s->host->name,
-			                           strlen(s->host->name));
+	case RW_CONFIG_HOST_REWRITE_AUTO: {
+		/* The DNS name the host was resolved from; a STATIC host has none (as in Envoy). */
+		const char *name =
+		    s->host ? atomic_load_explicit(&s->host->hostname, memory_order_relaxed) : NULL;
+
+		if (name)
+			return rw_http_headers_set(h, RW_HTTP_LIT(":authority"), name,
+			                           strlen(name));
 		return 0;
+	}
 	default:
 		return 0;
 	}

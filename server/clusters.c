@@ -163,6 +163,11 @@ static void dns_rebuild(struct dns_cluster *dc)
 		return;
 	}
 	free(all);
+	/* Hosts carry the name they were resolved from (Envoy's hostname, auto_host_rewrite). */
+	for (n = 0, i = 0; i < dc->n_eps; i++)
+		for (size_t k = 0; k < dc->eps[i].n_addrs; k++, n++)
+			atomic_store_explicit(&set->hosts[n]->hostname, dc->eps[i].cfg->hostname,
+			                      memory_order_relaxed);
 	if (rw_host_set_equal(old, set)) {
 		rw_host_set_free(set);
 		return;
