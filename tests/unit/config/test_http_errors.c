@@ -76,6 +76,10 @@ static const struct bad bad[] = {
      TC ".codec_type"
         ": line 21:23: ",
      "codec_type 'HTTP3' is not supported by ringway yet"},
+    {GOOD "          codec_type: HTTP2\n",
+     TC ".codec_type"
+        ": line 21:23: ",
+     "codec_type 'HTTP2' is not supported by ringway yet"},
     {GOOD "          codec_type: SPDY\n",
      TC ".codec_type"
         ": line 21:23: ",
