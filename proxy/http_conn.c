@@ -553,13 +553,12 @@ void rw_http_accept(struct rw_engine *e, void *ctx, int fd)
 		return;
 	}
 	c->l = l;
-	c->hw = rw__http_worker_get(l->worker);
 	c->id = ++l->worker->next_conn_id;
 	c->link.close = link_close;
 	c->link.drain = link_drain;
 	rw_proxy_worker_track(l->worker, &c->link);
 	c->sock = rw_sock_adopt(e, fd, &conn_ops, c);
-	if (!c->hw || !c->sock) {
+	if (!c->sock) {
 		rw__http_conn_close(c, "out of memory");
 		return;
 	}

@@ -102,8 +102,7 @@ enum {
 
 struct http_conn {
 	struct rw_session_link link; /* first: the worker's list points here */
-	struct rw_http_listener *l;
-	struct http_worker *hw;
+	struct rw_http_listener *l;  /* l->worker->http: the worker's HTTP state */
 	struct rw_sock *sock;
 	struct rw_chain in;
 	struct http_stream *s;

@@ -161,7 +161,8 @@ static int finish_response_head(struct http_stream *s)
 		break;
 	}
 	if (!r && rw_http_headers_find(h, RW_HTTP_LIT("date"), 0) < 0)
-		r = rw_http_headers_add(h, RW_HTTP_LIT("date"), rw__http_date(s->c->hw), 29);
+		r = rw_http_headers_add(h, RW_HTTP_LIT("date"),
+		                        rw__http_date(s->c->l->worker->http), 29);
 	if (!r && hcm->always_set_request_id_in_response) {
 		size_t len;
 		const char *id = rw_http_headers_get(&s->req, "x-request-id", &len);
@@ -313,7 +314,8 @@ int rw__http_stream_response_head(struct http_stream *s, const struct rw_h1_head
 	} else {
 		s->flags |= S_CLOSE_AFTER; /* HTTP/1.0 client: the body ends at close */
 	}
-	r = tunnel ? rw_http_headers_add(h, RW_HTTP_LIT("date"), rw__http_date(s->c->hw), 29)
+	r = tunnel ? rw_http_headers_add(h, RW_HTTP_LIT("date"),
+	                                 rw__http_date(s->c->l->worker->http), 29)
 	           : finish_response_head(s);
 	if (r || encode_response(s, s->status, NULL))
 		goto oom;
@@ -402,7 +404,8 @@ void rw__http_stream_upstream_failed(struct http_stream *s, int err, bool connec
 	if (!connect_failed && !protocol_error && (s->flags & S_REPLAYABLE) && s->attempts == 0) {
 		s->attempts++;
 		s->flags &= ~S_REPLAYABLE;
-		if (rw__http_upstream_acquire(s->c->hw, s->host, s->cluster, s, &s->up) == 0) {
+		if (rw__http_upstream_acquire(s->c->l->worker->http, s->host, s->cluster, s,
+		                              &s->up) == 0) {
 			struct rw_chain *out = rw__http_upstream_out(s->up);
 
 			rw_log_debug("http",

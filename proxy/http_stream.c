@@ -40,7 +40,7 @@ static struct rw_chain *down_out(struct http_stream *s)
 
 struct http_stream *rw__http_stream_new(struct http_conn *c)
 {
-	struct http_worker *hw = c->hw;
+	struct http_worker *hw = c->l->worker->http;
 	struct http_stream *s = hw->free_streams;
 	struct rw_http_headers req = {0}, rsp = {0};
 
@@ -86,7 +86,7 @@ static void log_stream(const struct http_stream *s)
 
 void rw__http_stream_free(struct http_stream *s)
 {
-	struct http_worker *hw = s->c->hw;
+	struct http_worker *hw = s->c->l->worker->http;
 
 	log_stream(s);
 	if (s->up) {
@@ -245,8 +245,8 @@ static int forwarding_headers(struct http_stream *s)
 			size_t old_len = 0;
 			const char *old = rw_http_headers_get(h, "x-forwarded-for", &old_len);
 
-			if (old && old_len + iplen + 2 < sizeof(s->c->hw->scratch)) {
-				char *buf = s->c->hw->scratch;
+			if (old && old_len + iplen + 2 < sizeof(s->c->l->worker->http->scratch)) {
+				char *buf = s->c->l->worker->http->scratch;
 
 				memcpy(buf, old, old_len);
 				memcpy(buf + old_len, ", ", 2);
@@ -276,7 +276,7 @@ static int forwarding_headers(struct http_stream *s)
 		if (!have || (!internal && !hcm->preserve_external_request_id)) {
 			char id[37];
 
-			rw__http_uuid4(s->c->hw, id);
+			rw__http_uuid4(s->c->l->worker->http, id);
 			r = rw_http_headers_set(h, RW_HTTP_LIT("x-request-id"), id, 36);
 		}
 	}
@@ -316,7 +316,7 @@ static struct rw_cluster *pick_cluster(struct http_stream *s)
 		return t->cluster;
 	case RW_CONFIG_ROUTE_WEIGHTED: {
 		const struct rw_config_weighted_cluster *wc =
-		    rw_router_pick_weighted(a, rw__http_random(s->c->hw));
+		    rw_router_pick_weighted(a, rw__http_random(s->c->l->worker->http));
 
 		if (!wc)
 			return NULL;
@@ -344,12 +344,12 @@ static int rewrite_request(struct http_stream *s, const struct rw_http_request_v
 	const struct rw_http_config *cfg = s->c->l->cfg;
 	const struct rw_config_route_action *a = &s->route.route->u.route;
 	struct rw_http_headers *h = &s->req;
-	char *buf = s->c->hw->scratch;
+	char *buf = s->c->l->worker->http->scratch;
 	size_t len = 0;
 	int r;
 
 	r = rw_router_rewrite_path(cfg->router, &s->route, view, s->c->l->scratch, buf,
-	                           sizeof(s->c->hw->scratch), &len);
+	                           sizeof(s->c->l->worker->http->scratch), &len);
 	if (r == 1) {
 		size_t olen = 0;
 		const char *orig = rw_http_headers_get(h, ":path", &olen);
@@ -359,7 +359,7 @@ static int rewrite_request(struct http_stream *s, const struct rw_http_request_v
 			/* The view points into h: copy the original before h changes. */
 			char *o2 = buf + len;
 
-			if (len + olen <= sizeof(s->c->hw->scratch)) {
+			if (len + olen <= sizeof(s->c->l->worker->http->scratch)) {
 				memcpy(o2, orig, olen);
 				if (rw_http_headers_add(h, RW_HTTP_LIT("x-envoy-original-path"), o2,
 				                        olen))
@@ -378,7 +378,7 @@ static int rewrite_request(struct http_stream *s, const struct rw_http_request_v
 	case RW_CONFIG_HOST_REWRITE_HEADER: {
 		const char *v = rw_http_headers_get(h, a->host_rewrite_value, &len);
 
-		if (v && len && len < sizeof(s->c->hw->scratch)) {
+		if (v && len && len < sizeof(s->c->l->worker->http->scratch)) {
 			memcpy(buf, v, len);
 			return rw_http_headers_set(h, RW_HTTP_LIT(":authority"), buf, len);
 		}
@@ -468,7 +468,7 @@ static int send_request_head(struct http_stream *s)
 
 static int attach_upstream(struct http_stream *s)
 {
-	int r = rw__http_upstream_acquire(s->c->hw, s->host, s->cluster, s, &s->up);
+	int r = rw__http_upstream_acquire(s->c->l->worker->http, s->host, s->cluster, s, &s->up);
 
 	if (r)
 		return r;

@@ -312,7 +312,7 @@ int rw__http_mutate(const struct http_vars_ctx *v, struct rw_http_headers *h,
                     const struct rw_config_header_add *add, size_t n_add, char *const *remove,
                     size_t n_remove)
 {
-	struct http_worker *hw = v->s->c->hw;
+	struct http_worker *hw = v->s->c->l->worker->http;
 
 	for (size_t i = 0; i < n_remove; i++)
 		rw_http_headers_remove(h, remove[i], strlen(remove[i]));
