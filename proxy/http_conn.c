@@ -48,7 +48,8 @@ void rw__http_conn_release(struct http_conn *c)
 		conn_free(c);
 }
 
-void rw__http_conn_close(struct http_conn *c, const char *why)
+/* noinline: callers hold c across this call; gcc cannot see that and warns otherwise. */
+__attribute__((noinline)) void rw__http_conn_close(struct http_conn *c, const char *why)
 {
 	if (c->flags & CONN_HELD_CLOSED)
 		return;
@@ -57,11 +58,13 @@ void rw__http_conn_close(struct http_conn *c, const char *why)
 	if (c->s) {
 		struct http_stream *s = c->s;
 
-		if (!(s->flags & S_RSP_DONE))
-			rw__http_stream_abort(s, RW_RF_DC, why);
-		else
-			rw__http_stream_free(s);
+		/* An unfinished exchange ends here; say why in its log line (Envoy's DC). */
 		c->s = NULL;
+		if (!(s->flags & S_RSP_DONE) && !s->rflags)
+			s->rflags |= RW_RF_DC;
+		if (!s->details)
+			s->details = why;
+		rw__http_stream_free(s);
 	}
 	if (c->sock) {
 		rw_sock_close(c->sock);
@@ -203,6 +206,15 @@ static void maybe_shut(struct http_conn *c)
 	rw__http_conn_update_read(c);
 	c->last_activity = rw_engine_now_ms(eng(c));
 	rw__http_conn_arm_timer(c);
+}
+
+void rw__http_conn_tunnel_check(struct http_conn *c)
+{
+	/* Both sides sent FIN: close once what we owe the client is flushed. */
+	if ((c->flags & CONN_TUNNEL) && (c->flags & CONN_EOF) && c->s && (c->s->flags & S_UP_EOF)) {
+		c->flags |= CONN_CLOSING;
+		maybe_shut(c);
+	}
 }
 
 void rw__http_conn_stream_done(struct http_conn *c)
@@ -486,8 +498,7 @@ static void on_eof(struct rw_sock *sock, void *ctx)
 	} else if (c->flags & CONN_TUNNEL) {
 		if (c->s && c->s->up)
 			rw__http_upstream_shutdown_write(c->s->up);
-		if (c->s && (c->s->flags & S_UP_EOF) && rw_sock_flushed(c->sock))
-			rw__http_conn_close(c, "tunnel closed");
+		rw__http_conn_tunnel_check(c);
 	} else if (!c->s) {
 		rw__http_conn_close(c, "client closed");
 	} else if (!(c->s->flags & S_REQ_DONE)) {
@@ -526,11 +537,7 @@ static void on_sent(struct rw_sock *sock, void *ctx)
 		s->flags &= ~S_UP_PAUSED;
 		rw__http_upstream_read_pause(s->up, false);
 	}
-	if ((c->flags & CONN_TUNNEL) && s && (s->flags & S_UP_EOF) && (c->flags & CONN_EOF) &&
-	    rw_sock_flushed(c->sock))
-		rw__http_conn_close(c, "tunnel closed");
-	else
-		maybe_shut(c);
+	maybe_shut(c);
 	rw__http_conn_release(c);
 }
 

@@ -225,6 +225,8 @@ const struct sockaddr_storage *rw__http_conn_addr(struct http_conn *c, int which
 /* Append a parsed field (name lowercased) to h: 0 or -1 (out of memory). */
 int rw__http_add_span_field(struct rw_http_headers *h, const struct rw_span *name,
                             const struct rw_span *value);
+/* Tunnel: both sides half-closed?  Then close once flushed. */
+void rw__http_conn_tunnel_check(struct http_conn *c);
 /* Tunnel: relay what the client sent after the upgrade request. */
 void rw__http_conn_start_tunnel(struct http_conn *c);
 

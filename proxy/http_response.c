@@ -234,7 +234,9 @@ void rw__http_local_reply_full(struct http_stream *s, uint16_t status, const cha
 		                        (size_t)snprintf(len, sizeof(len), "%zu", body_len));
 	if (!r && body_len)
 		r = rw_http_headers_add(h, RW_HTTP_LIT("content-type"), RW_HTTP_LIT("text/plain"));
-	if (!r && route_headers)
+	/* Once a route is chosen, the router's own replies (503, 504, ...) carry its response
+	 * headers too (Envoy's finalizeResponseHeaders in the router's local replies). */
+	if (!r && (route_headers || s->route.route))
 		r = rw__http_mutate_levels(s, true);
 	if (!r)
 		r = finish_response_head(s);
@@ -368,8 +370,7 @@ void rw__http_stream_tunnel_eof(struct http_stream *s)
 
 	s->flags |= S_UP_EOF;
 	rw_sock_shutdown_write(c->sock);
-	if ((c->flags & CONN_EOF) && rw_sock_flushed(c->sock))
-		rw__http_conn_close(c, "tunnel closed");
+	rw__http_conn_tunnel_check(c);
 }
 
 void rw__http_stream_response_end(struct http_stream *s, bool reusable)

@@ -18,6 +18,7 @@
 #include "proxy/http_internal.h"
 #include "ring/engine.h"
 
+/* Streams kept for reuse per worker (none under ASan, so a use after free is caught). */
 #define MAX_FREE_STREAMS 16
 /* A request kept for one retry on a fresh connection is bounded to this many bytes. */
 #define REPLAY_MAX (64u * 1024u)
@@ -88,6 +89,7 @@ void rw__http_stream_free(struct http_stream *s)
 {
 	struct http_worker *hw = s->c->l->worker->http;
 
+	(void)hw;
 	log_stream(s);
 	if (s->up) {
 		rw__http_upstream_release(s->up, false);
@@ -96,12 +98,14 @@ void rw__http_stream_free(struct http_stream *s)
 	if (s->host)
 		rw_host_unref(s->host);
 	rw_chain_reset(&s->replay);
+#if !defined(__SANITIZE_ADDRESS__)
 	if (hw->n_free_streams < MAX_FREE_STREAMS) {
 		s->next_free = hw->free_streams;
 		hw->free_streams = s;
 		hw->n_free_streams++;
 		return;
 	}
+#endif
 	rw_http_headers_free(&s->req);
 	rw_http_headers_free(&s->rsp);
 	free(s);
@@ -224,30 +228,26 @@ static int forwarding_headers(struct http_stream *s)
 {
 	const struct rw_config_hcm *hcm = hcm_of(s);
 	struct rw_http_headers *h = &s->req;
-	const struct sockaddr_storage *peer = NULL, *remote;
-	bool internal = true;
+	char *buf = s->c->l->worker->http->scratch;
+	bool internal = false;
 	char ip[64];
 	int r = 0;
 
-	/* The peer is looked up (two system calls per connection) only when it matters. */
-	if (hcm->use_remote_address ||
-	    (hcm->generate_request_id && !hcm->preserve_external_request_id &&
-	     rw_http_headers_find(h, RW_HTTP_LIT("x-request-id"), 0) >= 0)) {
-		remote = rw__http_stream_remote(s);
-		internal = remote && rw__http_addr_internal(remote);
-	}
-	if (hcm->use_remote_address)
-		peer = rw__http_conn_addr(s->c, 0);
 	if (hcm->use_remote_address) {
+		/* Envoy (conn_manager_utility.cc): internal = the client sent no x-forwarded-for
+		 * and its address is internal; only such a request keeps x-envoy-internal and
+		 * its x-request-id.  Others are edge requests. */
+		const struct sockaddr_storage *peer = rw__http_conn_addr(s->c, 0);
+		const struct sockaddr_storage *remote = rw__http_stream_remote(s);
+		size_t old_len = 0;
+		const char *old = rw_http_headers_get(h, "x-forwarded-for", &old_len);
+
+		internal = !old && peer && rw__http_addr_internal(peer);
 		r = rw_http_headers_set(h, RW_HTTP_LIT("x-forwarded-proto"), RW_HTTP_LIT("http"));
 		if (!r && peer && !hcm->skip_xff_append) {
 			size_t iplen = rw__http_addr_format(peer, false, ip, sizeof(ip));
-			size_t old_len = 0;
-			const char *old = rw_http_headers_get(h, "x-forwarded-for", &old_len);
 
 			if (old && old_len + iplen + 2 < sizeof(s->c->l->worker->http->scratch)) {
-				char *buf = s->c->l->worker->http->scratch;
-
 				memcpy(buf, old, old_len);
 				memcpy(buf + old_len, ", ", 2);
 				memcpy(buf + old_len + 2, ip, iplen);
@@ -260,9 +260,16 @@ static int forwarding_headers(struct http_stream *s)
 		}
 		if (!r) {
 			rw_http_headers_remove(h, RW_HTTP_LIT("x-envoy-internal"));
-			if (internal)
+			rw_http_headers_remove(h, RW_HTTP_LIT("x-envoy-external-address"));
+			if (internal) {
 				r = rw_http_headers_add(h, RW_HTTP_LIT("x-envoy-internal"),
 				                        RW_HTTP_LIT("true"));
+			} else if (remote) {
+				size_t n = rw__http_addr_format(remote, false, ip, sizeof(ip));
+
+				r = rw_http_headers_add(h, RW_HTTP_LIT("x-envoy-external-address"),
+				                        ip, n);
+			}
 		}
 	} else if (rw_http_headers_find(h, RW_HTTP_LIT("x-forwarded-proto"), 0) < 0) {
 		r = rw_http_headers_add(h, RW_HTTP_LIT("x-forwarded-proto"), RW_HTTP_LIT("http"));
@@ -271,9 +278,10 @@ static int forwarding_headers(struct http_stream *s)
 		r = rw_http_headers_add(h, RW_HTTP_LIT(":scheme"), RW_HTTP_LIT("http"));
 	if (!r && hcm->generate_request_id) {
 		bool have = rw_http_headers_find(h, RW_HTTP_LIT("x-request-id"), 0) >= 0;
+		bool edge = hcm->use_remote_address && !internal;
 
-		/* An external client's id is replaced unless preserve_external_request_id. */
-		if (!have || (!internal && !hcm->preserve_external_request_id)) {
+		/* An edge request's id is replaced unless preserve_external_request_id. */
+		if (!have || (edge && !hcm->preserve_external_request_id)) {
 			char id[37];
 
 			rw__http_uuid4(s->c->l->worker->http, id);
