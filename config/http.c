@@ -416,7 +416,15 @@ static int h1_trailers(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 
 static int h1_chunked_length(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 {
-	return rw__get_bool(ctx, v, &HTTP1(obj)->allow_chunked_length);
+	int rc = rw__get_bool(ctx, v, &HTTP1(obj)->allow_chunked_length);
+
+	/* The codec rejects Content-Length with Transfer-Encoding (request smuggling); a
+	 * config asking to accept them must not be served as if it were honoured. */
+	if (rc == 0 && HTTP1(obj)->allow_chunked_length)
+		return rw__fail(ctx, v,
+		                "allow_chunked_length: true is not supported by ringway (a message "
+		                "with both Content-Length and Transfer-Encoding is rejected)");
+	return rc;
 }
 
 static const struct rw__field http1_fields[] = {

@@ -145,23 +145,58 @@ void rw__http_conn_update_read(struct http_conn *c)
 
 static void on_timer(struct rw_timer *t, void *arg);
 
-void rw__http_conn_arm_timer(struct http_conn *c)
+/* The connection's nearest deadline; with act, whatever expired is acted on first. */
+static uint64_t conn_deadline(struct http_conn *c, uint64_t now, bool act)
 {
 	const struct rw_config_hcm *hcm = c->l->cfg->hcm;
+	uint64_t next = UINT64_MAX, max_dur = hcm->common.max_connection_duration_ms;
+
+	if (c->flags & CONN_SHUT) {
+		next = c->last_activity + hcm->delayed_close_timeout_ms;
+		if (act && next <= now) {
+			rw__http_conn_close(c, "delayed close timeout");
+			return UINT64_MAX;
+		}
+		return next;
+	}
+	/* max_connection_duration: like a drain, idle now or after the current response. */
+	if (max_dur && !(c->flags & CONN_DRAINING)) {
+		if (act && now - c->start_ms >= max_dur) {
+			c->flags |= CONN_DRAINING;
+			if (!c->s && !(c->flags & CONN_CLOSING)) {
+				rw__http_conn_close(c, "max connection duration reached");
+				return UINT64_MAX;
+			}
+		} else {
+			next = c->start_ms + max_dur;
+		}
+	}
+	if (c->s) {
+		uint64_t d = rw__http_stream_deadline(c->s, now, act);
+
+		if (d < next)
+			next = d;
+	} else if (hcm->common.idle_timeout_ms && !(c->flags & CONN_CLOSING)) {
+		uint64_t d = c->last_activity + hcm->common.idle_timeout_ms;
+
+		if (act && d <= now) {
+			rw__http_conn_close(c, "idle timeout");
+			return UINT64_MAX;
+		}
+		if (d < next)
+			next = d;
+	}
+	return next;
+}
+
+void rw__http_conn_arm_timer(struct http_conn *c)
+{
 	uint64_t now = rw_engine_now_ms(eng(c));
-	uint64_t next = UINT64_MAX;
+	uint64_t next;
 
 	if (c->flags & CONN_HELD_CLOSED)
 		return;
-	if (c->flags & CONN_SHUT) {
-		next = hcm->delayed_close_timeout_ms
-		           ? c->last_activity + hcm->delayed_close_timeout_ms
-		           : now;
-	} else if (c->s) {
-		next = rw__http_stream_deadline(c->s, now);
-	} else if (hcm->common.idle_timeout_ms) {
-		next = c->last_activity + hcm->common.idle_timeout_ms;
-	}
+	next = conn_deadline(c, now, false);
 	if (next == UINT64_MAX) {
 		rw_timer_del(rw_engine_timers(eng(c)), &c->timer);
 		return;
@@ -172,20 +207,10 @@ void rw__http_conn_arm_timer(struct http_conn *c)
 static void on_timer(struct rw_timer *t, void *arg)
 {
 	struct http_conn *c = arg;
-	const struct rw_config_hcm *hcm = c->l->cfg->hcm;
-	uint64_t now = rw_engine_now_ms(eng(c));
 
 	(void)t;
 	rw__http_conn_hold(c);
-	if (c->flags & CONN_SHUT) {
-		rw__http_conn_close(c, "delayed close timeout");
-	} else if (c->s) {
-		/* The stream acts on whatever expired; the re-arm below picks the next one. */
-		rw__http_stream_deadline(c->s, now);
-	} else if (hcm->common.idle_timeout_ms &&
-	           now - c->last_activity >= hcm->common.idle_timeout_ms) {
-		rw__http_conn_close(c, "idle timeout");
-	}
+	conn_deadline(c, rw_engine_now_ms(eng(c)), true);
 	rw__http_conn_arm_timer(c);
 	rw__http_conn_release(c);
 }
@@ -284,6 +309,7 @@ static int on_request_line(void *ctx, const struct rw_h1_request_line *rl)
 		rw_span_copy(&rl->path, dst, rl->path.len);
 	}
 	if (rl->form == RW_H1_TARGET_ABSOLUTE) {
+		s->flags |= S_ABSOLUTE;
 		if (add_span_field(h, RW_HTTP_LIT(":authority"), &rl->authority))
 			return -1;
 		if (add_span_field(h, RW_HTTP_LIT(":scheme"), &rl->scheme))
@@ -353,13 +379,13 @@ static int on_message_complete(void *ctx)
 	return 0;
 }
 
-/* Trailers are parsed (and bounded) but not forwarded: Envoy drops HTTP/1 trailers unless
-   enable_trailers is set. */
+/* Trailers are parsed (and bounded); forwarded only with enable_trailers, as in Envoy. */
 static const struct rw_h1_callbacks request_cbs = {
     .on_request_line = on_request_line,
     .on_header = on_header,
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
+    .on_trailer = rw__http_on_trailer,
     .on_message_complete = on_message_complete,
 };
 
@@ -460,9 +486,9 @@ static void on_data(struct rw_sock *sock, void *ctx, struct rw_buf *b, uint32_t 
 	struct http_conn *c = ctx;
 
 	(void)sock;
-	c->last_activity = rw_engine_now_ms(eng(c));
 	if (c->flags & CONN_SHUT)
-		return; /* closing: input is dropped */
+		return; /* closing: input is dropped (the delayed close counts from the FIN) */
+	c->last_activity = rw_engine_now_ms(eng(c));
 	if (c->flags & CONN_TUNNEL) {
 		struct rw_chain tmp = {0};
 
@@ -569,7 +595,7 @@ void rw_http_accept(struct rw_engine *e, void *ctx, int fd)
 		rw__http_conn_close(c, "out of memory");
 		return;
 	}
-	c->last_activity = rw_engine_now_ms(e);
+	c->last_activity = c->start_ms = rw_engine_now_ms(e);
 	rw__http_conn_arm_timer(c);
 	rw_sock_read_start(c->sock);
 	rw_log_debug("http", "[C%llu] new connection on %s", (unsigned long long)c->id,

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "config/config.h"
 #include "core/buf.h"
@@ -108,9 +109,10 @@ struct http_conn {
 	struct http_stream *s;
 	struct rw_timer timer;
 	uint64_t last_activity;
+	uint64_t start_ms; /* max_connection_duration */
 	uint64_t id;
-	uint32_t flags;
-	uint32_t hold;
+	uint16_t flags;
+	uint16_t hold;
 	uint32_t requests;
 	struct sockaddr_storage *addrs; /* [0] peer, [1] local, fetched on first use */
 };
@@ -131,6 +133,7 @@ enum {
 	S_REPLAYABLE = 1u << 12,   /* the request sent so far is kept in replay */
 	S_UP_EOF = 1u << 13,       /* tunnel: upstream half-closed */
 	S_CONNECT = 1u << 14,      /* CONNECT request */
+	S_ABSOLUTE = 1u << 15,     /* absolute-form request target */
 };
 
 struct http_stream {
@@ -140,6 +143,7 @@ struct http_stream {
 	struct rw_h1_head head; /* the request head summary */
 	struct rw_http_headers req;
 	struct rw_http_headers rsp;
+	struct rw_http_headers trailers; /* enable_trailers: the request's, then the response's */
 	/* body bytes of the last parse, taken out of the input chain by the caller */
 	size_t body_off;
 	size_t body_len;
@@ -243,8 +247,9 @@ const struct sockaddr_storage *rw__http_stream_remote(struct http_stream *s);
 /* Answer locally (status, optional text body) if no response has started, else abort. */
 void rw__http_stream_local_reply(struct http_stream *s, uint16_t status, const char *body,
                                  uint32_t rflag, const char *details);
-/* Timer check: act on an expired deadline; returns the next deadline (UINT64_MAX: none). */
-uint64_t rw__http_stream_deadline(struct http_stream *s, uint64_t now);
+/* The stream's nearest deadline (UINT64_MAX: none); with act, an expired one is acted on
+   (the stream ends) and UINT64_MAX returned.  Without act it never changes anything. */
+uint64_t rw__http_stream_deadline(struct http_stream *s, uint64_t now, bool act);
 
 /* http_response.c: shared with the request side. */
 /* Apply the matched route's header mutations (weighted cluster, route, virtual host, route
@@ -260,6 +265,11 @@ void rw__http_strip_hop_by_hop(struct rw_http_headers *h, bool keep_upgrade);
 void rw__http_local_reply_full(struct http_stream *s, uint16_t status, const char *body,
                                size_t body_len, const char *location, bool route_headers,
                                uint32_t rflag, const char *details);
+
+/* The last chunk with the collected trailers (enable_trailers), then clears them. */
+int rw__http_encode_last_chunk(struct http_stream *s, struct rw_chain *out);
+/* on_trailer for both parsers: kept when enable_trailers, else dropped (Envoy's default). */
+int rw__http_on_trailer(void *stream, const struct rw_span *name, const struct rw_span *value);
 
 /* Events from the upstream connection (http_upstream.c -> http_response.c). */
 void rw__http_stream_upstream_ready(struct http_stream *s);
@@ -321,5 +331,11 @@ void rw__http_uuid4(struct http_worker *hw, char out[37]);
 /* The IMF-fixdate of now, cached per second. */
 const char *rw__http_date(struct http_worker *hw);
 const char *rw__http_reason(uint16_t status);
+/*
+ * Envoy's normalize_path (RFC 3986: %XX of unreserved characters decoded, other escapes
+ * uppercased, dot segments removed) and merge_slashes, in place on the path before '?'.
+ * Returns the new length, or -1 when the path is not a valid origin-form path.
+ */
+ssize_t rw__http_normalize_path(char *p, size_t len, bool normalize, bool merge_slashes);
 
 #endif

@@ -185,6 +185,28 @@ static int finish_response_head(struct http_stream *s)
 	return r;
 }
 
+int rw__http_on_trailer(void *stream, const struct rw_span *name, const struct rw_span *value)
+{
+	struct http_stream *s = stream;
+
+	if (!hcm_of(s)->http1.enable_trailers)
+		return 0;
+	return rw__http_add_span_field(&s->trailers, name, value);
+}
+
+int rw__http_encode_last_chunk(struct http_stream *s, struct rw_chain *out)
+{
+	struct rw_h1_field f[MAX_FIELDS];
+	size_t n;
+	int r;
+
+	rw__http_strip_hop_by_hop(&s->trailers, false);
+	rw__http_h1_fields(&s->trailers, f, MAX_FIELDS, &n);
+	r = rw_h1_encode_last_chunk(out, rw_engine_pool(eng(s)), f, n);
+	rw_http_headers_clear(&s->trailers);
+	return r;
+}
+
 /* ---- local replies ---- */
 
 static void response_done(struct http_stream *s)
@@ -291,6 +313,7 @@ int rw__http_stream_response_head(struct http_stream *s, const struct rw_h1_head
 		s->flags &= ~S_UPGRADE;
 	}
 	s->status = head->status;
+	rw_http_headers_clear(&s->trailers);
 	rw__http_strip_hop_by_hop(h, tunnel);
 	if (!cfg->suppress_envoy_headers &&
 	    rw_http_headers_set(
@@ -375,8 +398,7 @@ void rw__http_stream_tunnel_eof(struct http_stream *s)
 
 void rw__http_stream_response_end(struct http_stream *s, bool reusable)
 {
-	if ((s->flags & S_DOWN_CHUNKED) &&
-	    rw_h1_encode_last_chunk(down_out(s), rw_engine_pool(eng(s)), NULL, 0)) {
+	if ((s->flags & S_DOWN_CHUNKED) && rw__http_encode_last_chunk(s, down_out(s))) {
 		rw__http_stream_abort(s, RW_RF_LR, "out of memory");
 		return;
 	}

@@ -43,13 +43,14 @@ struct http_stream *rw__http_stream_new(struct http_conn *c)
 {
 	struct http_worker *hw = c->l->worker->http;
 	struct http_stream *s = hw->free_streams;
-	struct rw_http_headers req = {0}, rsp = {0};
+	struct rw_http_headers req = {0}, rsp = {0}, trailers = {0};
 
 	if (s) {
 		hw->free_streams = s->next_free;
 		hw->n_free_streams--;
 		req = s->req;
 		rsp = s->rsp;
+		trailers = s->trailers;
 	} else {
 		s = malloc(sizeof(*s));
 		if (!s)
@@ -58,6 +59,8 @@ struct http_stream *rw__http_stream_new(struct http_conn *c)
 	memset(s, 0, sizeof(*s));
 	s->req = req;
 	s->rsp = rsp;
+	s->trailers = trailers;
+	rw_http_headers_clear(&s->trailers);
 	rw_http_headers_clear(&s->req);
 	rw_http_headers_clear(&s->rsp);
 	s->c = c;
@@ -108,6 +111,7 @@ void rw__http_stream_free(struct http_stream *s)
 #endif
 	rw_http_headers_free(&s->req);
 	rw_http_headers_free(&s->rsp);
+	rw_http_headers_free(&s->trailers);
 	free(s);
 }
 
@@ -538,6 +542,68 @@ static void forward(struct http_stream *s, const struct rw_http_request_view *vi
 	rw__http_conn_arm_timer(s->c);
 }
 
+/*
+ * The HCM's request checks and rewrites before routing: absolute URLs, header names with
+ * underscores, path normalization, the Host port.  Returns false when it answered.
+ */
+static bool sanitize_request(struct http_stream *s)
+{
+	const struct rw_config_hcm *hcm = hcm_of(s);
+	struct rw_http_headers *h = &s->req;
+	int i;
+
+	if ((s->flags & S_ABSOLUTE) && !hcm->http1.allow_absolute_url) {
+		rw__http_stream_local_reply(s, 400, "Bad Request", RW_RF_DPE,
+		                            "absolute_path_rejected");
+		return false;
+	}
+	if (hcm->common.headers_with_underscores_action != RW_CONFIG_UNDERSCORES_ALLOW) {
+		for (uint32_t k = 0; k < h->n;) {
+			const char *name = rw_http_field_name(h, k);
+
+			if (name[0] == ':' || !memchr(name, '_', h->f[k].name_len)) {
+				k++;
+				continue;
+			}
+			if (hcm->common.headers_with_underscores_action ==
+			    RW_CONFIG_UNDERSCORES_REJECT_REQUEST) {
+				rw__http_stream_local_reply(s, 400, "Bad Request", RW_RF_DPE,
+				                            "unexpected_underscore");
+				return false;
+			}
+			rw_http_headers_remove_at(h, k);
+		}
+	}
+	i = rw_http_headers_find(h, RW_HTTP_LIT(":path"), 0);
+	if (i >= 0 && (hcm->normalize_path || hcm->merge_slashes) && !(s->flags & S_CONNECT) &&
+	    rw_http_field_value(h, (uint32_t)i)[0] != '*') {
+		ssize_t n = rw__http_normalize_path(h->arena + h->f[i].value_off, h->f[i].value_len,
+		                                    hcm->normalize_path, hcm->merge_slashes);
+
+		if (n < 0) {
+			rw__http_stream_local_reply(s, 400, "Bad Request", RW_RF_DPE,
+			                            "path_normalization_failed");
+			return false;
+		}
+		h->f[i].value_len = (uint32_t)n; /* shorter or equal: rewritten in place */
+		h->arena[h->f[i].value_off + (uint32_t)n] = '\0';
+	}
+	i = rw_http_headers_find(h, RW_HTTP_LIT(":authority"), 0);
+	if (i >= 0 && hcm->strip_any_host_port && !(s->flags & S_CONNECT)) {
+		const char *a = rw_http_field_value(h, (uint32_t)i);
+		uint32_t n = h->f[i].value_len, k = n;
+
+		while (k > 0 && a[k - 1] >= '0' && a[k - 1] <= '9')
+			k--;
+		/* "host:123" or "[v6]:123", not the last group of a bare IPv6 address */
+		if (k > 1 && k < n && a[k - 1] == ':' && (a[0] != '[' || a[k - 2] == ']')) {
+			h->f[i].value_len = k - 1;
+			h->arena[h->f[i].value_off + k - 1] = '\0';
+		}
+	}
+	return true;
+}
+
 void rw__http_stream_request_head(struct http_stream *s)
 {
 	const struct rw_http_config *cfg = s->c->l->cfg;
@@ -548,6 +614,7 @@ void rw__http_stream_request_head(struct http_stream *s)
 	const struct rw_config_route *route;
 	size_t len = 0;
 	const char *up;
+	char up_type[64];
 
 	s->flags |= S_HEAD_DONE;
 	if (s->head.method == RW_H1_METHOD_HEAD)
@@ -569,12 +636,18 @@ void rw__http_stream_request_head(struct http_stream *s)
 			return;
 		}
 	}
+	if (!sanitize_request(s))
+		return;
+	/* Copied: the header arena may move while headers are added below. */
 	up = rw_http_headers_get(h, "upgrade", &len);
-	if (s->head.upgrade && up)
+	if (s->head.upgrade && up && len < sizeof(up_type)) {
 		s->flags |= S_UPGRADE;
+		memcpy(up_type, up, len);
+	}
+	up = up_type;
 	if (s->flags & S_CONNECT) {
 		s->flags |= S_UPGRADE;
-		up = "CONNECT";
+		memcpy(up_type, "CONNECT", 7);
 		len = 7;
 	}
 	if (s->head.expect_continue && !hcm->proxy_100_continue)
@@ -658,8 +731,7 @@ void rw__http_stream_request_end(struct http_stream *s)
 	s->flags |= S_REQ_DONE;
 	s->req_end_ms = rw_engine_now_ms(eng(s));
 	if (s->up && (s->flags & S_UP_CHUNKED) &&
-	    rw_h1_encode_last_chunk(rw__http_upstream_out(s->up), rw_engine_pool(eng(s)), NULL,
-	                            0)) {
+	    rw__http_encode_last_chunk(s, rw__http_upstream_out(s->up))) {
 		rw__http_stream_abort(s, RW_RF_LR, "out of memory");
 		return;
 	}
@@ -684,7 +756,7 @@ void rw__http_stream_upstream_ready(struct http_stream *s)
 
 /* ---- timeouts ---- */
 
-uint64_t rw__http_stream_deadline(struct http_stream *s, uint64_t now)
+uint64_t rw__http_stream_deadline(struct http_stream *s, uint64_t now, bool act)
 {
 	const struct rw_config_hcm *hcm = hcm_of(s);
 	uint64_t next = UINT64_MAX, d;
@@ -693,7 +765,7 @@ uint64_t rw__http_stream_deadline(struct http_stream *s, uint64_t now)
 	do {                                                                                       \
 		if (cond) {                                                                        \
 			d = (when);                                                                \
-			if (d <= now) {                                                            \
+			if (d <= now && act) {                                                     \
 				action;                                                            \
 				return UINT64_MAX;                                                 \
 			}                                                                          \
@@ -711,6 +783,9 @@ uint64_t rw__http_stream_deadline(struct http_stream *s, uint64_t now)
 	CHECK(!(s->flags & S_REQ_DONE) && hcm->request_timeout_ms,
 	      s->start_ms + hcm->request_timeout_ms,
 	      rw__http_stream_local_reply(s, 408, "request timeout", 0, "request_overall_timeout"));
+	CHECK(hcm->common.max_stream_duration_ms, s->start_ms + hcm->common.max_stream_duration_ms,
+	      rw__http_stream_local_reply(s, 408, "downstream duration timeout", RW_RF_DT,
+	                                  "max_duration_timeout"));
 	CHECK((s->flags & S_REQ_DONE) && s->route_timeout_ms && !(s->flags & S_TUNNEL),
 	      s->req_end_ms + s->route_timeout_ms,
 	      rw__http_stream_local_reply(s, 504, "upstream request timeout", RW_RF_UT,

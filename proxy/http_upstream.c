@@ -212,11 +212,17 @@ static int on_message_complete(void *ctx)
 	return 0;
 }
 
+static int on_trailer(void *ctx, const struct rw_span *name, const struct rw_span *value)
+{
+	return rw__http_on_trailer(((struct up_conn *)ctx)->s, name, value);
+}
+
 static const struct rw_h1_callbacks response_cbs = {
     .on_status_line = on_status_line,
     .on_header = on_header,
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
+    .on_trailer = on_trailer,
     .on_message_complete = on_message_complete,
 };
 
@@ -572,6 +578,7 @@ void rw_http_worker_fini(struct rw_proxy_worker *w)
 		hw->free_streams = s->next_free;
 		rw_http_headers_free(&s->req);
 		rw_http_headers_free(&s->rsp);
+		rw_http_headers_free(&s->trailers);
 		free(s);
 	}
 	free(hw->pools);

@@ -1,4 +1,5 @@
 /* Small HTTP helpers: randomness, request ids, the Date header, reason phrases, flags. */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -134,4 +135,101 @@ const char *rw__http_flags_format(uint32_t flags, char *buf, size_t len)
 	if (!o)
 		snprintf(buf, len, "-");
 	return buf;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static bool unreserved(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+ssize_t rw__http_normalize_path(char *p, size_t len, bool normalize, bool merge_slashes)
+{
+	size_t qpos = len, o = 0, seg_start;
+
+	for (size_t i = 0; i < len; i++)
+		if (p[i] == '?' || p[i] == '#') {
+			qpos = i;
+			break;
+		}
+	if (qpos == 0 || p[0] != '/')
+		return -1;
+	/* Pass 1 (normalize): decode %XX of unreserved characters, uppercase the others. */
+	if (normalize) {
+		for (size_t i = 0; i < qpos; i++) {
+			if (p[i] != '%') {
+				p[o++] = p[i];
+				continue;
+			}
+			if (i + 2 >= qpos || hexval(p[i + 1]) < 0 || hexval(p[i + 2]) < 0)
+				return -1;
+			{
+				char c = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
+
+				if (unreserved(c)) {
+					p[o++] = c;
+				} else {
+					p[o++] = '%';
+					p[o++] = (char)toupper((unsigned char)p[i + 1]);
+					p[o++] = (char)toupper((unsigned char)p[i + 2]);
+				}
+				i += 2;
+			}
+		}
+	} else {
+		o = qpos;
+	}
+	/* Pass 2: RFC 3986 5.2.4 remove_dot_segments (normalize), and "//" -> "/" (merge). */
+	{
+		size_t in = 0, end = o;
+
+		o = 0;
+		while (in < end) {
+			size_t n = 1;
+
+			while (in + n < end && p[in + n] != '/')
+				n++;
+			/* p[in .. in+n) is "/segment" */
+			if (normalize && n == 2 && p[in + 1] == '.') {
+				in += n;
+				if (in == end)
+					p[o++] = '/';
+				continue;
+			}
+			if (normalize && n == 3 && p[in + 1] == '.' && p[in + 2] == '.') {
+				/* Drop the last output segment ("/a/b" -> "/a"). */
+				while (o > 0 && p[o - 1] != '/')
+					o--;
+				if (o > 0)
+					o--;
+				in += n;
+				if (in == end)
+					p[o++] = '/';
+				continue;
+			}
+			if (merge_slashes && n == 1 && in + 1 < end) {
+				in++; /* an empty segment before another: drop it */
+				continue;
+			}
+			seg_start = o;
+			memmove(p + o, p + in, n);
+			o = seg_start + n;
+			in += n;
+		}
+		if (o == 0)
+			p[o++] = '/';
+	}
+	memmove(p + o, p + qpos, len - qpos);
+	return (ssize_t)(o + len - qpos);
 }

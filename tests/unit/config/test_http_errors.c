@@ -76,6 +76,11 @@ static const struct bad bad[] = {
      TC ".codec_type"
         ": line 21:23: ",
      "codec_type 'HTTP3' is not supported by ringway yet"},
+    {GOOD "          http_protocol_options: {allow_chunked_length: true}\n",
+     TC ".http_protocol_options.allow_chunked_length"
+        ": line 21:57: ",
+     "allow_chunked_length: true is not supported by ringway (a message with both "
+     "Content-Length and Transfer-Encoding is rejected)"},
     {GOOD "          codec_type: HTTP2\n",
      TC ".codec_type"
         ": line 21:23: ",
