@@ -29,6 +29,9 @@ static void echo_close(struct echo_session *s)
 	free(s);
 }
 
+static void link_close(struct rw_session_link *l);
+static const struct rw_session_ops session_ops = {.close = link_close};
+
 static void link_close(struct rw_session_link *l)
 {
 	echo_close((struct echo_session *)l);
@@ -98,7 +101,7 @@ void rw_echo_accept(struct rw_engine *e, void *ctx, int fd)
 	}
 	s->w = el->worker;
 	s->cfg = el->cfg;
-	s->link.close = link_close;
+	s->link.ops = &session_ops;
 	s->sock = rw_sock_adopt(e, fd, &echo_ops, s);
 	if (!s->sock) {
 		free(s);

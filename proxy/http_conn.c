@@ -92,6 +92,8 @@ static void link_drain(struct rw_session_link *l)
 		rw__http_conn_close(c, "draining");
 }
 
+static const struct rw_session_ops session_ops = {.close = link_close, .drain = link_drain};
+
 const struct sockaddr_storage *rw__http_conn_addr(struct http_conn *c, int which)
 {
 	if (!(c->flags & CONN_HAVE_ADDRS)) {
@@ -587,8 +589,7 @@ void rw_http_accept(struct rw_engine *e, void *ctx, int fd)
 	}
 	c->l = l;
 	c->id = ++l->worker->next_conn_id;
-	c->link.close = link_close;
-	c->link.drain = link_drain;
+	c->link.ops = &session_ops;
 	rw_proxy_worker_track(l->worker, &c->link);
 	c->sock = rw_sock_adopt(e, fd, &conn_ops, c);
 	if (!c->sock) {

@@ -63,6 +63,9 @@ static void session_close(struct tcp_session *t, const char *why)
 	free(t);
 }
 
+static void link_close(struct rw_session_link *l);
+static const struct rw_session_ops session_ops = {.close = link_close};
+
 static void link_close(struct rw_session_link *l)
 {
 	session_close((struct tcp_session *)l, "drain timeout");
@@ -234,7 +237,7 @@ void rw_tcp_proxy_accept(struct rw_engine *e, void *ctx, int fd)
 	t->w = pl->worker;
 	t->cfg = cfg;
 	t->id = ++pl->worker->next_conn_id;
-	t->link.close = link_close;
+	t->link.ops = &session_ops;
 	rw_proxy_worker_track(t->w, &t->link);
 	t->down = rw_sock_adopt(e, fd, &tcp_ops, t);
 	if (!t->down) {

@@ -34,7 +34,7 @@ void rw_proxy_worker_untrack(struct rw_proxy_worker *w, struct rw_session_link *
 void rw_proxy_worker_close_all(struct rw_proxy_worker *w)
 {
 	while (w->sessions.next != &w->sessions)
-		w->sessions.next->close(w->sessions.next);
+		w->sessions.next->ops->close(w->sessions.next);
 }
 
 void rw_proxy_worker_drain(struct rw_proxy_worker *w)
@@ -45,8 +45,8 @@ void rw_proxy_worker_drain(struct rw_proxy_worker *w)
 	while (l != &w->sessions) {
 		struct rw_session_link *next = l->next;
 
-		if (l->drain)
-			l->drain(l);
+		if (l->ops->drain)
+			l->ops->drain(l);
 		l = next;
 	}
 }

@@ -10,12 +10,20 @@
 struct rw_engine;
 struct http_worker;
 
-/* Intrusive link every session type embeds; close() tears the session down at once. */
-struct rw_session_link {
-	struct rw_session_link *prev, *next;
+struct rw_session_link;
+
+/* What a session type does when the worker needs it gone. */
+struct rw_session_ops {
+	/* Tear the session down at once (drain deadline). */
 	void (*close)(struct rw_session_link *link);
 	/* The server started draining (optional): finish the current exchange, then close. */
 	void (*drain)(struct rw_session_link *link);
+};
+
+/* Intrusive link every session type embeds. */
+struct rw_session_link {
+	struct rw_session_link *prev, *next;
+	const struct rw_session_ops *ops;
 };
 
 struct rw_proxy_worker {
