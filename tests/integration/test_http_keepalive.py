@@ -9,7 +9,10 @@ What this proves (Envoy's behaviour, --concurrency 1 so one worker owns every co
   "Connection: close") costs the client nothing: the next request still gets a 200, never a 503;
 - "Connection: close" from the client is honoured: the response says "connection: close" and
   the proxy closes after it;
-- common_http_protocol_options.idle_timeout closes an idle client connection.
+- common_http_protocol_options.idle_timeout closes an idle client connection;
+- draining (SIGTERM): idle keep-alive client connections are closed at once, a request in
+  flight still gets its response (with "connection: close"), and the process exits long
+  before --drain-time-s.
 """
 
 import threading
@@ -174,6 +177,37 @@ class KeepAlive(unittest.TestCase):
             with HttpClient(px.addr()) as c:
                 self.assertTrue(c.read_eof(8.0), "silent connection not closed within 8 s")
             px.stop()
+
+
+class Drain(unittest.TestCase):
+    def test_sigterm_finishes_in_flight_and_closes_idle(self):
+        release = threading.Event()
+
+        def respond(req):
+            if req.target == "/slow":
+                release.wait(10)
+            return Response(200, [], b"done " + req.target.encode())
+
+        with HttpUpstream(respond) as up, \
+                start(up, args=("--concurrency", "1", "--drain-time-s", "30")) as px:
+            idle = HttpClient(px.addr())
+            self.assertEqual(idle.request("GET", "/warm", HOST).status, 200)
+            busy = HttpClient(px.addr())
+            busy.send(b"GET /slow HTTP/1.1\r\nHost: example.com\r\n\r\n")
+            up.wait_requests(2)
+            t0 = time.monotonic()
+            px.signal()
+            # The idle connection is closed by the proxy without a byte.
+            self.assertTrue(idle.read_eof(5.0))
+            release.set()
+            r = busy.read_response()
+            self.assertEqual((r.status, r.body), (200, b"done /slow"))
+            self.assertEqual((r.header("connection") or "").lower(), "close")
+            self.assertTrue(busy.read_eof(5.0))
+            self.assertEqual(px.wait(10), 0)
+            self.assertLess(time.monotonic() - t0, 10, "drain waited for its deadline")
+            idle.close()
+            busy.close()
 
 
 if __name__ == "__main__":
