@@ -332,9 +332,9 @@ void rw__http_uuid4(struct http_worker *hw, char out[37]);
 const char *rw__http_date(struct http_worker *hw);
 const char *rw__http_reason(uint16_t status);
 /*
- * Envoy's normalize_path (RFC 3986: %XX of unreserved characters decoded, other escapes
- * uppercased, dot segments removed) and merge_slashes, in place on the path before '?'.
- * Returns the new length, or -1 when the path is not a valid origin-form path.
+ * Envoy's normalize_path (RFC 3986: %XX of unreserved characters decoded, other escapes kept
+ * as sent, dot segments removed) and merge_slashes, in place on the path before '?'.
+ * Returns the new length, or -1 when the path is not origin-form or holds %00.
  */
 ssize_t rw__http_normalize_path(char *p, size_t len, bool normalize, bool merge_slashes);
 

@@ -553,8 +553,8 @@ static bool sanitize_request(struct http_stream *s)
 	int i;
 
 	if ((s->flags & S_ABSOLUTE) && !hcm->http1.allow_absolute_url) {
-		rw__http_stream_local_reply(s, 400, "Bad Request", RW_RF_DPE,
-		                            "absolute_path_rejected");
+		/* Envoy answers an absolute URL it may not take like an unknown path. */
+		rw__http_stream_local_reply(s, 404, NULL, 0, "absolute_path_rejected");
 		return false;
 	}
 	if (hcm->common.headers_with_underscores_action != RW_CONFIG_UNDERSCORES_ALLOW) {
@@ -567,6 +567,8 @@ static bool sanitize_request(struct http_stream *s)
 			}
 			if (hcm->common.headers_with_underscores_action ==
 			    RW_CONFIG_UNDERSCORES_REJECT_REQUEST) {
+				/* A protocol error in Envoy's codec: answered, then closed. */
+				s->flags |= S_CLOSE_AFTER;
 				rw__http_stream_local_reply(s, 400, "Bad Request", RW_RF_DPE,
 				                            "unexpected_underscore");
 				return false;
@@ -581,7 +583,7 @@ static bool sanitize_request(struct http_stream *s)
 		                                    hcm->normalize_path, hcm->merge_slashes);
 
 		if (n < 0) {
-			rw__http_stream_local_reply(s, 400, "Bad Request", RW_RF_DPE,
+			rw__http_stream_local_reply(s, 400, NULL, RW_RF_DPE,
 			                            "path_normalization_failed");
 			return false;
 		}
@@ -617,6 +619,10 @@ void rw__http_stream_request_head(struct http_stream *s)
 	char up_type[64];
 
 	s->flags |= S_HEAD_DONE;
+	/* The last request max_requests_per_connection allows: its response says close. */
+	if (hcm->common.max_requests_per_connection &&
+	    s->c->requests + 1 >= hcm->common.max_requests_per_connection)
+		s->flags |= S_CLOSE_AFTER;
 	if (s->head.method == RW_H1_METHOD_HEAD)
 		s->flags |= S_HEAD_REQUEST;
 	if (s->head.method == RW_H1_METHOD_CONNECT)

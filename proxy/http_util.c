@@ -1,5 +1,4 @@
 /* Small HTTP helpers: randomness, request ids, the Date header, reason phrases, flags. */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -165,27 +164,29 @@ ssize_t rw__http_normalize_path(char *p, size_t len, bool normalize, bool merge_
 		}
 	if (qpos == 0 || p[0] != '/')
 		return -1;
-	/* Pass 1 (normalize): decode %XX of unreserved characters, uppercase the others. */
+	/* Pass 1 (normalize): decode %XX of unreserved characters; other escapes, and '%' not
+	 * followed by two hex digits, pass through as sent (Envoy's canonicalizer); %00 is an
+	 * error. */
 	if (normalize) {
 		for (size_t i = 0; i < qpos; i++) {
-			if (p[i] != '%') {
+			char c;
+
+			if (p[i] != '%' || i + 2 >= qpos || hexval(p[i + 1]) < 0 ||
+			    hexval(p[i + 2]) < 0) {
 				p[o++] = p[i];
 				continue;
 			}
-			if (i + 2 >= qpos || hexval(p[i + 1]) < 0 || hexval(p[i + 2]) < 0)
+			c = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
+			if (c == '\0')
 				return -1;
-			{
-				char c = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
-
-				if (unreserved(c)) {
-					p[o++] = c;
-				} else {
-					p[o++] = '%';
-					p[o++] = (char)toupper((unsigned char)p[i + 1]);
-					p[o++] = (char)toupper((unsigned char)p[i + 2]);
-				}
-				i += 2;
+			if (unreserved(c)) {
+				p[o++] = c;
+			} else {
+				p[o++] = p[i];
+				p[o++] = p[i + 1];
+				p[o++] = p[i + 2];
 			}
+			i += 2;
 		}
 	} else {
 		o = qpos;
