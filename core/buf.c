@@ -3,6 +3,8 @@
  *
  * The chain is a power-of-two ring of slices rather than a linked list of nodes so that an
  * append is a store, not an allocation, and so that building an iovec array is a linear walk.
+ * The first RW_CHAIN_INLINE slices live inside the struct; a heap ring exists only while the
+ * chain holds more, and is freed when the chain empties, so an idle chain costs no heap.
  */
 #include "core/buf.h"
 
@@ -88,27 +90,56 @@ static struct rw_slice *slot(const struct rw_chain *c, uint32_t i)
 	return &c->v[(c->head + i) & (c->cap - 1)];
 }
 
+static bool on_heap(const struct rw_chain *c)
+{
+	return c->cap > RW_CHAIN_INLINE;
+}
+
 /* Make room for `more` slices; keeps the ring contiguous from index 0 after growing. */
 static int reserve(struct rw_chain *c, uint32_t more)
 {
+	uint32_t need = c->count + more, ncap, i;
 	struct rw_slice *nv;
-	uint32_t ncap, i;
 
-	if (c->count + more <= c->cap)
+	if (need <= c->cap)
 		return 0;
-	ncap = c->cap ? c->cap : 4;
-	while (ncap < c->count + more)
-		ncap *= 2;
+	if (need <= RW_CHAIN_INLINE) { /* only a never-used chain (cap 0) gets here */
+		c->v = c->inl;
+		c->cap = RW_CHAIN_INLINE;
+		c->head = 0;
+		return 0;
+	}
+	for (ncap = 2 * RW_CHAIN_INLINE; ncap < need; ncap *= 2)
+		;
 	nv = malloc(sizeof(*nv) * ncap);
 	if (!nv)
 		return -ENOMEM;
 	for (i = 0; i < c->count; i++)
 		nv[i] = *slot(c, i);
-	free(c->v);
+	if (on_heap(c))
+		free(c->v);
 	c->v = nv;
 	c->cap = ncap;
 	c->head = 0;
 	return 0;
+}
+
+/* The chain just became empty: give its heap ring back and use the inline slots again. */
+static void emptied(struct rw_chain *c)
+{
+	if (on_heap(c)) {
+		free(c->v);
+		c->v = c->inl;
+		c->cap = RW_CHAIN_INLINE;
+	}
+	c->head = 0;
+}
+
+/* After a struct copy, v may still point at the inline slots of the struct it came from. */
+static void rehome(struct rw_chain *c, const struct rw_chain *from)
+{
+	if (c->v == from->inl)
+		c->v = c->inl;
 }
 
 static struct rw_slice *tail(const struct rw_chain *c)
@@ -172,6 +203,8 @@ int rw_chain_append_copy(struct rw_chain *c, struct rw_buf_pool *pool, const voi
 					rw_buf_unref(t->buf);
 				}
 			}
+			if (!c->count)
+				emptied(c);
 			return -ENOMEM;
 		}
 		n = len - done < b->cap ? len - done : b->cap;
@@ -204,11 +237,15 @@ int rw_chain_move(struct rw_chain *dst, struct rw_chain *src)
 	if (!src->count)
 		return 0;
 	if (!dst->count) {
+		/* Swap the structs: a heap ring changes hands as is, inline slices travel in
+		 * the copies; then a v left on the other struct's inl is pointed at its own. */
 		struct rw_chain tmp = *dst;
 
 		*dst = *src;
 		*src = tmp;
-		src->head = 0;
+		rehome(dst, src);
+		rehome(src, dst);
+		emptied(src);
 		return 0;
 	}
 	if (reserve(dst, src->count))
@@ -218,8 +255,8 @@ int rw_chain_move(struct rw_chain *dst, struct rw_chain *src)
 	dst->count += src->count;
 	dst->bytes += src->bytes;
 	src->count = 0;
-	src->head = 0;
 	src->bytes = 0;
+	emptied(src);
 	return 0;
 }
 
@@ -248,6 +285,8 @@ int rw_chain_split(struct rw_chain *dst, struct rw_chain *src, size_t n)
 	}
 	dst->bytes += n;
 	src->bytes -= n;
+	if (!src->count)
+		emptied(src);
 	return 0;
 }
 
@@ -268,7 +307,7 @@ void rw_chain_consume(struct rw_chain *c, size_t n)
 		c->count--;
 	}
 	if (!c->count)
-		c->head = 0;
+		emptied(c);
 }
 
 void rw_chain_reset(struct rw_chain *c)
@@ -277,7 +316,8 @@ void rw_chain_reset(struct rw_chain *c)
 
 	for (i = 0; i < c->count; i++)
 		rw_buf_unref(slot(c, i)->buf);
-	free(c->v);
+	if (on_heap(c))
+		free(c->v);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -53,10 +53,19 @@ struct rw_slice {
 	uint32_t len;
 };
 
+/* Slices a chain holds without a heap array: enough for an idle or lightly used connection. */
+#define RW_CHAIN_INLINE 2u
+
 /*
  * A FIFO of slices.  A zeroed struct is a valid empty chain.  Invariants: bytes equals the
  * sum of the slices' len; every slice has len > 0 and holds one reference on its buffer;
- * slices live in v[head .. head+count) modulo cap (cap is 0 or a power of two).
+ * slices live in v[head .. head+count) modulo cap, where v and cap are one of
+ *   - v == NULL, cap == 0: never used (the zeroed state; head == 0, count == 0);
+ *   - v == inl, cap == RW_CHAIN_INLINE: the inline storage, no heap memory;
+ *   - v is a heap array, cap a power of two > RW_CHAIN_INLINE, and count > 0.
+ * An empty chain therefore holds no heap memory: the call that empties a chain frees its
+ * array and falls back to inl (head 0).  Because v may point into the struct itself, a
+ * chain must not be copied by value (rw_chain_move() is the way to hand slices over).
  */
 struct rw_chain {
 	struct rw_slice *v;
@@ -65,6 +74,7 @@ struct rw_chain {
 	uint32_t cap;
 	uint32_t pad;
 	size_t bytes;
+	struct rw_slice inl[RW_CHAIN_INLINE];
 };
 
 void rw_buf_pool_init(struct rw_buf_pool *p, uint32_t buf_size, uint32_t max_free);

@@ -3,8 +3,9 @@
  *
  * Beyond "no crash, no leak, no hang", it checks what the loader promises so the fuzzer can
  * find logic bugs too: a success satisfies the structural invariants consumers rely on
- * (every listener has a chain, every chain ends in tcp_proxy, every tcp_proxy names an
- * existing cluster, every endpoint has a port), and a failure leaves *out NULL and a
+ * (every listener has a chain ending in tcp_proxy, echo or an HCM; a tcp_proxy, and with
+ * validate_clusters every route, names an existing cluster; every endpoint has a port), and
+ * a failure leaves *out NULL and a
  * non-empty, single-line message.
  */
 #include "config/config.h"
@@ -25,6 +26,37 @@ static uint16_t port_of(const struct rw_config_addr *addr)
 	abort();
 }
 
+/* What the HTTP data path relies on: a router last, and (validate_clusters) every route's
+   clusters exist. */
+static void check_hcm(const struct rw_config *cfg, const struct rw_config_hcm *h)
+{
+	const struct rw_config_route_config *rc = &h->route_config;
+
+	if (!h->stat_prefix || !h->stat_prefix[0] || h->n_http_filters == 0 ||
+	    h->http_filters[h->n_http_filters - 1].kind != RW_CONFIG_HTTP_FILTER_ROUTER ||
+	    h->max_request_headers_kb == 0 || h->common.max_headers_count == 0 || !h->server_name)
+		abort();
+	for (size_t v = 0; v < rc->n_virtual_hosts; v++) {
+		const struct rw_config_virtual_host *vh = &rc->virtual_hosts[v];
+
+		if (vh->n_domains == 0)
+			abort();
+		for (size_t r = 0; r < vh->n_routes && rc->validate_clusters; r++) {
+			const struct rw_config_route_action *a = &vh->routes[r].u.route;
+
+			if (vh->routes[r].action != RW_CONFIG_ACTION_ROUTE)
+				continue;
+			if (a->specifier == RW_CONFIG_ROUTE_CLUSTER &&
+			    !rw_config_find_cluster(cfg, a->cluster))
+				abort();
+			for (size_t k = 0;
+			     a->specifier == RW_CONFIG_ROUTE_WEIGHTED && k < a->n_weighted; k++)
+				if (!rw_config_find_cluster(cfg, a->weighted[k].name))
+					abort();
+		}
+	}
+}
+
 static void check_config(const struct rw_config *cfg)
 {
 	char buf[64];
@@ -43,10 +75,15 @@ static void check_config(const struct rw_config *cfg)
 			if (chain->n_filters == 0)
 				abort();
 			last = &chain->filters[chain->n_filters - 1];
-			if (last->kind != RW_CONFIG_FILTER_TCP_PROXY ||
-			    !rw_config_find_cluster(cfg, last->u.tcp_proxy.cluster) ||
-			    !last->u.tcp_proxy.stat_prefix[0])
+			if (last->kind == RW_CONFIG_FILTER_TCP_PROXY) {
+				if (!rw_config_find_cluster(cfg, last->u.tcp_proxy.cluster) ||
+				    !last->u.tcp_proxy.stat_prefix[0])
+					abort();
+			} else if (last->kind == RW_CONFIG_FILTER_HTTP_CONNECTION_MANAGER) {
+				check_hcm(cfg, &last->u.hcm);
+			} else if (last->kind != RW_CONFIG_FILTER_ECHO) {
 				abort();
+			}
 		}
 	}
 	for (size_t i = 0; i < cfg->n_clusters; i++) {

@@ -89,7 +89,7 @@ static void check_hcm_top(const struct rw_config_hcm *h)
 	CHECK(h->common.headers_with_underscores_action == RW_CONFIG_UNDERSCORES_REJECT_REQUEST);
 	CHECK(!h->http1.allow_absolute_url && h->http1.accept_http_10);
 	CHECK(eq(h->http1.default_host_for_http_10, "legacy.example.com"));
-	CHECK(h->http1.enable_trailers && h->http1.allow_chunked_length);
+	CHECK(h->http1.enable_trailers && !h->http1.allow_chunked_length);
 	CHECK(h->n_upgrades == 2);
 	CHECK(eq(h->upgrades[0].upgrade_type, "websocket") && h->upgrades[0].enabled);
 	CHECK(eq(h->upgrades[1].upgrade_type, "CONNECT") && !h->upgrades[1].enabled);

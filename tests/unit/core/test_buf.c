@@ -4,7 +4,9 @@
  * Directed tests pin down each contract in buf.h: free-list reuse and its bound, a buffer
  * going back to its pool exactly when its last slice goes, tail merging, append_copy's
  * "only user and ends at used" rule, append_recv's copy-on-backlog rule, a split at every
- * byte offset, slice-ring wrap-around and growth.  A randomized model test then runs 100k
+ * byte offset, slice-ring wrap-around and growth, the inline slots (a chain of at most
+ * RW_CHAIN_INLINE slices needs no heap array, and one that empties gives its array back),
+ * and move/split between every pair of chain shapes.  A randomized model test then runs 100k
  * mixed operations over three chains against plain byte arrays and audits every refcount.
  * CMake links this test with -Wl,--wrap=malloc,--wrap=posix_memalign (RW_TEST_WRAP_ALLOC) so
  * it can fail allocations on purpose and check that a failed call changes nothing; built by
@@ -39,7 +41,8 @@ void *__wrap_malloc(size_t size);
 int __real_posix_memalign(void **out, size_t align, size_t size);
 int __wrap_posix_memalign(void **out, size_t align, size_t size);
 
-static long fail_in = -1; /* -1: disarmed */
+static long fail_in = -1;       /* -1: disarmed */
+static unsigned long n_mallocs; /* successful malloc calls, to count ring growth */
 
 static bool alloc_fails(void)
 {
@@ -54,7 +57,10 @@ static bool alloc_fails(void)
 
 void *__wrap_malloc(size_t size)
 {
-	return alloc_fails() ? NULL : __real_malloc(size);
+	void *p = alloc_fails() ? NULL : __real_malloc(size);
+
+	n_mallocs += p != NULL;
+	return p;
 }
 
 int __wrap_posix_memalign(void **out, size_t align, size_t size)
@@ -71,6 +77,11 @@ static inline void fail_never(void)
 {
 	fail_in = -1;
 }
+
+static inline unsigned long mallocs(void)
+{
+	return n_mallocs;
+}
 #else
 #define HAVE_FAILS 0
 static inline void fail_after(long n)
@@ -80,6 +91,12 @@ static inline void fail_after(long n)
 
 static inline void fail_never(void)
 {
+}
+
+/* Without the wrap nothing is counted: checks of mallocs() deltas hold trivially. */
+static inline unsigned long mallocs(void)
+{
+	return 0;
 }
 #endif
 
@@ -93,6 +110,20 @@ static struct rw_slice *at(const struct rw_chain *c, uint32_t i)
 static struct rw_slice *tail_of(const struct rw_chain *c)
 {
 	return c->count ? at(c, c->count - 1) : NULL;
+}
+
+/* No heap array: never used (zeroed) or back on its inline slots, head at 0. */
+static bool no_heap(const struct rw_chain *c)
+{
+	if (!c->cap)
+		return c->v == NULL && c->head == 0;
+	return c->cap == RW_CHAIN_INLINE && c->v == c->inl && c->head == 0;
+}
+
+/* Holds its slices in the inline slots. */
+static bool on_inline(const struct rw_chain *c)
+{
+	return c->cap == RW_CHAIN_INLINE && c->v == c->inl;
 }
 
 static unsigned slices_of(const struct rw_chain *c, const struct rw_buf *b)
@@ -114,6 +145,10 @@ static void check_chain(const struct rw_chain *c)
 	CHECK((c->cap & (c->cap - 1)) == 0);
 	CHECK(c->count <= c->cap);
 	CHECK(c->cap ? c->v != NULL && c->head < c->cap : c->v == NULL && c->head == 0);
+	/* Inline slots exactly at cap RW_CHAIN_INLINE; a heap ring never inline, never empty. */
+	CHECK(c->cap == 0 || (c->cap == RW_CHAIN_INLINE) == (c->v == c->inl));
+	CHECK(c->cap <= RW_CHAIN_INLINE || c->count > 0);
+	CHECK(c->count || c->head == 0);
 	CHECK(rw_chain_empty(c) == (c->count == 0));
 	for (i = 0; i < c->count; i++) {
 		const struct rw_slice *s = at(c, i);
@@ -312,6 +347,8 @@ static void test_pool_tiny(void)
 	while (wlen) {
 		eat(&c, 1, want, &wlen);
 		CHECK(p.n_live == wlen);
+		/* The ring stays while anything is in it, and goes with the last slice. */
+		CHECK(wlen ? c.cap == 64 : no_heap(&c) && c.cap == RW_CHAIN_INLINE);
 	}
 	rw_chain_reset(&c);
 	rw_buf_pool_destroy(&p);
@@ -454,7 +491,6 @@ static void test_consume(void)
 	struct rw_buf *b[4];
 	uint8_t want[64];
 	size_t wlen = 0;
-	struct rw_slice *v;
 	unsigned i;
 
 	rw_buf_pool_init(&p, 64, 8);
@@ -462,6 +498,8 @@ static void test_consume(void)
 		b[i] = make_buf(&p, 32);
 		add(&c, b[i], 3, lens[i], want, &wlen);
 		rw_buf_unref(b[i]);
+		/* Two slices fit the inline slots; the third moves them to a heap ring. */
+		CHECK(i < RW_CHAIN_INLINE ? on_inline(&c) : c.cap == 4 && c.v != c.inl);
 	}
 	eat(&c, 0, want, &wlen);
 	CHECK(c.count == 4 && p.n_live == 4);
@@ -471,16 +509,18 @@ static void test_consume(void)
 	CHECK(c.count == 3 && p.n_live == 3 && c.head == 1);
 	eat(&c, 1 + 4, want, &wlen); /* a whole slice and part of the next */
 	CHECK(c.count == 2 && p.n_live == 2 && at(&c, 0)->len == 6);
-	v = c.v;
-	eat(&c, wlen, want, &wlen); /* everything */
+	CHECK(c.cap == 4 && c.v != c.inl); /* two slices left, still in the heap ring */
+	eat(&c, wlen, want, &wlen);        /* everything */
 	CHECK(c.count == 0 && c.head == 0 && c.bytes == 0 && p.n_live == 0);
-	CHECK(c.v == v && c.cap == 4); /* the ring is kept for reuse */
+	CHECK(no_heap(&c) && c.cap == RW_CHAIN_INLINE); /* the ring is freed, inline again */
 	b[0] = make_buf(&p, 32);
 	add(&c, b[0], 0, 32, want, &wlen);
+	CHECK(on_inline(&c) && c.count == 1);
 	rw_buf_unref(b[0]);
 	eat(&c, 32, want, &wlen);
-	CHECK(p.n_live == 0);
+	CHECK(p.n_live == 0 && no_heap(&c));
 	rw_chain_reset(&c);
+	CHECK(!c.v && !c.cap && !c.head);
 	rw_buf_pool_destroy(&p);
 }
 
@@ -497,38 +537,42 @@ static void test_move(void)
 	rw_buf_pool_init(&p, 256, 4);
 	x = make_buf(&p, 256);
 
-	/* Into an empty, never-used chain: the slices and the ring change hands. */
+	/* Into an empty, never-used chain: the slices and the heap ring change hands. */
 	for (i = 0; i < 3; i++)
 		add(&b, x, 10 * i, 5, wb, &lb);
 	v = b.v;
+	CHECK(b.cap == 4 && v != b.inl);
 	CHECK(rw_chain_move(&a, &b) == 0);
 	push(wa, &la, wb, lb);
 	lb = 0;
 	check_bytes(&a, wa, la);
 	check_bytes(&b, wb, lb);
-	CHECK(a.v == v && a.count == 3 && b.count == 0 && x->refs == 4);
+	CHECK(a.v == v && a.cap == 4 && a.count == 3 && b.count == 0 && x->refs == 4);
+	CHECK(!b.v && !b.cap && !b.head); /* b took a's never-used state */
 
-	/* Into an empty chain that has a ring: the rings swap, nothing leaks. */
+	/* Inline slices into an empty chain that was used: they travel with the struct swap,
+	 * and each chain's v ends up on its own inline slots. */
 	add(&b, x, 100, 5, wb, &lb);
+	CHECK(on_inline(&b));
 	eat(&a, la, wa, &la);
-	CHECK(a.count == 0 && a.cap == 4 && x->refs == 2);
+	CHECK(a.count == 0 && no_heap(&a) && a.cap == RW_CHAIN_INLINE && x->refs == 2);
 	CHECK(rw_chain_move(&a, &b) == 0);
 	push(wa, &la, wb, lb);
 	lb = 0;
 	check_bytes(&a, wa, la);
 	check_bytes(&b, wb, lb);
-	CHECK(b.cap == 4 && b.head == 0);
+	CHECK(on_inline(&a) && a.count == 1 && no_heap(&b) && b.cap == RW_CHAIN_INLINE);
 
-	/* Into a non-empty chain: appended in order, growing dst; src keeps its ring. */
+	/* Into a non-empty chain: appended in order, growing dst; src's ring is freed. */
 	for (i = 0; i < 5; i++)
 		add(&b, x, 120 + 10 * i, 3 + i, wb, &lb);
-	v = b.v;
+	CHECK(b.cap == 8);
 	CHECK(rw_chain_move(&a, &b) == 0);
 	push(wa, &la, wb, lb);
 	lb = 0;
 	check_bytes(&a, wa, la);
 	check_bytes(&b, wb, lb);
-	CHECK(a.count == 6 && a.cap == 8 && b.v == v && b.count == 0 && b.head == 0);
+	CHECK(a.count == 6 && a.cap == 8 && a.v != a.inl && b.count == 0 && no_heap(&b));
 	CHECK(x->refs == 7);
 
 	/* An empty source is a no-op. */
@@ -536,11 +580,12 @@ static void test_move(void)
 	check_bytes(&a, wa, la);
 	/* src is reusable afterwards. */
 	add(&b, x, 200, 10, wb, &lb);
+	CHECK(on_inline(&b));
 	CHECK(rw_chain_move(&a, &b) == 0);
 	push(wa, &la, wb, lb);
 	lb = 0;
 	check_bytes(&a, wa, la);
-	CHECK(x->refs == 8);
+	CHECK(x->refs == 8 && no_heap(&b));
 
 	rw_chain_reset(&a);
 	rw_chain_reset(&b);
@@ -561,7 +606,8 @@ static const struct {
 
 /*
  * src = split_pieces laid out in an 8-slot ring wrapped past its end (head 1, last slice in
- * v[0]).  dst is variant 0: empty; 1: two slices; 2: a full, wrapped 4-slot ring.
+ * v[0]).  dst is variant 0: empty; 1: two slices (its full inline slots); 2: a full,
+ * wrapped 4-slot heap ring.
  */
 static void split_setup(struct rw_chain *src, struct rw_chain *dst, struct rw_buf **bufs,
                         int variant, uint8_t *ws, size_t *ls, uint8_t *wd, size_t *ld)
@@ -580,6 +626,7 @@ static void split_setup(struct rw_chain *src, struct rw_chain *dst, struct rw_bu
 	if (variant == 1) {
 		add(dst, bufs[0], 40, 5, wd, ld);
 		add(dst, bufs[5], 0, 6, wd, ld);
+		CHECK(on_inline(dst) && dst->count == 2);
 	} else if (variant == 2) {
 		add(dst, bufs[5], 90, 2, wd, ld);
 		add(dst, bufs[5], 10, 3, wd, ld);
@@ -633,6 +680,14 @@ static void test_split_every_offset(void)
 			check_bytes(&dst, full, ld + n);
 			check_bytes(&src, ws + n, total - n);
 			CHECK(dst.count == dst_count + expect_dst && src.count == expect_src);
+			/* src keeps its ring while it holds anything and frees it when emptied;
+			 * dst uses its inline slots until it needs a third slice. */
+			CHECK(n == total ? no_heap(&src) && src.cap == RW_CHAIN_INLINE
+			                 : src.cap == 8 && src.v != src.inl);
+			if (dst.count > RW_CHAIN_INLINE)
+				CHECK(dst.v != dst.inl && dst.cap >= dst.count);
+			else if (variant != 2)
+				CHECK(dst.count ? on_inline(&dst) : no_heap(&dst));
 			for (k = 0, live = 0; k < SPLIT_BUFS; k++) {
 				unsigned refs = slices_of(&src, bufs[k]) + slices_of(&dst, bufs[k]);
 
@@ -655,7 +710,7 @@ static void test_split_every_offset(void)
 				chunk = 1 + rng_below(ls < 9 ? ls : 9);
 				eat(&src, chunk, ws, &ls);
 			}
-			CHECK(p.n_live == 0);
+			CHECK(p.n_live == 0 && no_heap(&src) && no_heap(&dst));
 			rw_chain_reset(&src);
 			rw_chain_reset(&dst);
 		}
@@ -946,15 +1001,423 @@ static void test_ring_wrap(void)
 	rw_buf_pool_destroy(&p);
 }
 
+/* The ring capacity a chain that grew to n slices has: a power of two, inline up to 2. */
+static uint32_t cap_for(uint32_t n)
+{
+	uint32_t cap = 2 * RW_CHAIN_INLINE;
+
+	if (n <= RW_CHAIN_INLINE)
+		return RW_CHAIN_INLINE;
+	while (cap < n)
+		cap *= 2;
+	return cap;
+}
+
+/* Up to RW_CHAIN_INLINE slices live inside the struct: no allocation, and the ring arithmetic
+ * (head, mask cap - 1) works on the two inline slots; a third slice grows a heap ring. */
+static void test_inline(void)
+{
+	struct rw_buf_pool p;
+	struct rw_chain c = {0}, d = {0};
+	struct rw_buf *x;
+	uint8_t want[2048], wd[2048];
+	size_t wlen = 0, dlen = 0;
+	unsigned k = 0, i;
+	unsigned long m0;
+
+	CHECK(RW_CHAIN_INLINE == 2 && sizeof(c.inl) / sizeof(c.inl[0]) == RW_CHAIN_INLINE);
+	rw_buf_pool_init(&p, 256, 4);
+	x = make_buf(&p, 256);
+	m0 = mallocs();
+	add_piece(&c, x, k++, want, &wlen);
+	CHECK(on_inline(&c) && c.count == 1 && c.head == 0 && at(&c, 0) == &c.inl[0]);
+	add_piece(&c, x, k++, want, &wlen);
+	CHECK(on_inline(&c) && c.count == 2 && at(&c, 1) == &c.inl[1]);
+	check_bytes(&c, want, wlen);
+	/* A FIFO through two slots: head alternates and the tail wraps round to inl[0]. */
+	for (i = 0; i < 1000; i++) {
+		eat(&c, 1, want, &wlen);
+		CHECK(c.count == 1 && c.head == (i + 1) % 2 && on_inline(&c));
+		add_piece(&c, x, k++, want, &wlen);
+		CHECK(on_inline(&c) && c.count == 2 && at(&c, 1) == &c.inl[i % 2]);
+		check_bytes(&c, want, wlen);
+	}
+	CHECK(mallocs() == m0 && x->refs == 3);
+
+	/* A third slice while wrapped (head 1): a 4-slot heap ring, unrolled to index 0. */
+	eat(&c, 1, want, &wlen);
+	add_piece(&c, x, k++, want, &wlen);
+	CHECK(on_inline(&c) && c.head == 1 && c.count == 2);
+	add_piece(&c, x, k++, want, &wlen);
+	CHECK(c.cap == 4 && c.v != c.inl && c.head == 0 && c.count == 3);
+	CHECK(mallocs() == m0 + HAVE_FAILS);
+	check_bytes(&c, want, wlen);
+	/* Growth continues by powers of two. */
+	for (i = 4; i <= 70; i++) {
+		add_piece(&c, x, k++, want, &wlen);
+		CHECK(c.count == i && c.cap == cap_for(i) && c.v != c.inl);
+	}
+	check_bytes(&c, want, wlen);
+	/* Draining keeps the ring down to one slice, then the last slice takes it along. */
+	while (c.count > 1) {
+		eat(&c, 1, want, &wlen);
+		CHECK(c.cap == 128 && c.v != c.inl);
+	}
+	eat(&c, 1, want, &wlen);
+	CHECK(c.count == 0 && no_heap(&c) && c.cap == RW_CHAIN_INLINE && x->refs == 1);
+	/* ...and two slices again cost nothing. */
+	m0 = mallocs();
+	add_piece(&c, x, k++, want, &wlen);
+	add_piece(&c, x, k++, want, &wlen);
+	CHECK(on_inline(&c) && mallocs() == m0);
+
+	/* A never-used chain that needs more than two slices at once skips the inline stage. */
+	add_piece(&c, x, k++, want, &wlen);
+	CHECK(c.cap == 4);
+	m0 = mallocs();
+	CHECK(rw_chain_split(&d, &c, 3) == 0);
+	push(wd, &dlen, want, 3);
+	pop(want, &wlen, 3);
+	CHECK(d.cap == 4 && d.v != d.inl && d.count == 3 && mallocs() == m0 + HAVE_FAILS);
+	CHECK(no_heap(&c) && c.cap == RW_CHAIN_INLINE);
+	check_bytes(&c, want, wlen);
+	check_bytes(&d, wd, dlen);
+	/* A slice split into an emptied chain lands in its inline slots. */
+	CHECK(rw_chain_split(&c, &d, 1) == 0);
+	push(want, &wlen, wd, 1);
+	pop(wd, &dlen, 1);
+	CHECK(on_inline(&c) && c.count == 1 && d.cap == 4 && d.count == 2);
+	check_bytes(&c, want, wlen);
+	check_bytes(&d, wd, dlen);
+	rw_chain_reset(&c);
+	rw_chain_reset(&d);
+	CHECK(x->refs == 1);
+	rw_buf_unref(x);
+	CHECK(p.n_live == 0);
+	rw_buf_pool_destroy(&p);
+}
+
+/* Seven 1-byte slices in an 8-slot heap ring wrapped past its end. */
+static void grow_wrapped(struct rw_chain *c, struct rw_buf *x, unsigned *k, uint8_t *want,
+                         size_t *wlen)
+{
+	unsigned i;
+
+	for (i = 0; i < 6; i++)
+		add_piece(c, x, (*k)++, want, wlen);
+	eat(c, 3, want, wlen);
+	for (i = 0; i < 4; i++)
+		add_piece(c, x, (*k)++, want, wlen);
+	CHECK(c->cap == 8 && c->v != c->inl && c->count == 7 && c->head == 3);
+	check_bytes(c, want, *wlen);
+}
+
+/*
+ * However a chain that grew a heap ring becomes empty, the ring goes with its last slice and
+ * the chain is back on its inline slots: an idle chain holds no heap memory.  (Under ASan a
+ * ring dropped without being freed shows as a leak too.)
+ */
+static void test_empty_frees_heap(void)
+{
+	enum {
+		CONSUME_ALL,   /* one consume of everything */
+		CONSUME_STEPS, /* all but the last byte, then the last byte */
+		SPLIT_EMPTY,   /* split everything into a never-used chain */
+		SPLIT_INLINE,  /* split everything into a chain with one inline slice */
+		MOVE_FULL,     /* move into a chain with one inline slice */
+		MOVE_HEAP,     /* move into a chain with a heap ring */
+		MOVE_EMPTY,    /* move into an emptied chain: the structs swap */
+		MOVE_ZERO,     /* move into a never-used chain: the structs swap */
+		WAYS,
+	};
+	struct rw_buf_pool p;
+	struct rw_buf *x;
+	uint8_t want[64], wd[64];
+	size_t wlen, dlen;
+	unsigned k = 0, i;
+	unsigned long m0;
+	int way;
+
+	rw_buf_pool_init(&p, 256, 4);
+	x = make_buf(&p, 256);
+	for (way = 0; way < WAYS; way++) {
+		struct rw_chain c = {0}, d = {0};
+		struct rw_slice *v;
+
+		wlen = dlen = 0;
+		grow_wrapped(&c, x, &k, want, &wlen);
+		v = c.v;
+		if (way == SPLIT_INLINE || way == MOVE_FULL)
+			add_piece(&d, x, k++, wd, &dlen);
+		if (way == MOVE_HEAP)
+			for (i = 0; i < 3; i++)
+				add_piece(&d, x, k++, wd, &dlen);
+		if (way == MOVE_EMPTY) {
+			grow_wrapped(&d, x, &k, wd, &dlen);
+			eat(&d, dlen, wd, &dlen);
+		}
+		switch (way) {
+		case CONSUME_ALL:
+			eat(&c, wlen, want, &wlen);
+			break;
+		case CONSUME_STEPS:
+			eat(&c, wlen - 1, want, &wlen);
+			CHECK(c.count == 1 && c.v == v);
+			eat(&c, 1, want, &wlen);
+			break;
+		case SPLIT_EMPTY:
+		case SPLIT_INLINE:
+			CHECK(rw_chain_split(&d, &c, wlen) == 0);
+			push(wd, &dlen, want, wlen);
+			wlen = 0;
+			break;
+		default:
+			CHECK(rw_chain_move(&d, &c) == 0);
+			push(wd, &dlen, want, wlen);
+			wlen = 0;
+			break;
+		}
+		check_bytes(&c, want, wlen);
+		check_bytes(&d, wd, dlen);
+		CHECK(c.count == 0 && c.bytes == 0 && no_heap(&c));
+		/* The swap hands the ring over whole; c takes d's empty state. */
+		if (way == MOVE_EMPTY || way == MOVE_ZERO)
+			CHECK(d.v == v && (way == MOVE_ZERO ? !c.cap : c.cap == RW_CHAIN_INLINE));
+		else
+			CHECK(c.cap == RW_CHAIN_INLINE && d.v != v);
+		CHECK(x->refs == 1 + d.count);
+		/* The emptied chain takes two slices without allocating. */
+		m0 = mallocs();
+		add_piece(&c, x, k++, want, &wlen);
+		add_piece(&c, x, k++, want, &wlen);
+		CHECK(on_inline(&c) && mallocs() == m0);
+		check_bytes(&c, want, wlen);
+		check_bytes(&d, wd, dlen);
+		rw_chain_reset(&c);
+		rw_chain_reset(&d);
+		CHECK(x->refs == 1);
+	}
+
+#if HAVE_FAILS
+	/* A failed append_copy that had grown an empty chain's ring undoes the growth too.
+	 * Fail each allocation in turn: buffers 1-3, the 4-slot ring for the 3rd slice,
+	 * buffers 4-5, the 8-slot ring for the 5th slice. */
+	{
+		struct rw_buf_pool q;
+		struct rw_chain c = {0};
+		long n;
+		int r;
+
+		rw_buf_pool_init(&q, 64, 0);
+		for (n = 0;; n++) {
+			fail_after(n);
+			r = rw_chain_append_copy(&c, &q, scratch, 64 * 5);
+			fail_never();
+			if (!r)
+				break;
+			CHECK(r == -ENOMEM && n < 8);
+			CHECK(c.count == 0 && c.bytes == 0 && q.n_live == 0);
+			/* A first failure leaves a never-used chain as it was; later ones leave
+			 * it on its inline slots, with any ring grown meanwhile freed. */
+			CHECK(n == 0 ? !c.v && !c.cap : no_heap(&c) && c.cap == RW_CHAIN_INLINE);
+			check_chain(&c);
+		}
+		CHECK(n == 7 && c.count == 5 && c.cap == 8);
+		rw_chain_reset(&c);
+		CHECK(q.n_live == 0);
+		rw_buf_pool_destroy(&q);
+	}
+#endif
+	rw_buf_unref(x);
+	CHECK(p.n_live == 0);
+	rw_buf_pool_destroy(&p);
+}
+
+/*
+ * Chain shapes for the move/split matrix: never used, emptied (inline again), one inline
+ * slice, two inline slices wrapped (head 1), a 3-slice heap ring, a full wrapped heap ring.
+ */
+enum { SH_ZERO, SH_EMPTIED, SH_IN1, SH_IN2W, SH_HEAP3, SH_HEAPW, SHAPES };
+
+static void make_shape(struct rw_chain *c, int sh, struct rw_buf *x, unsigned *k, uint8_t *want,
+                       size_t *wlen)
+{
+	static const unsigned adds[SHAPES][2] = {{0, 0}, {3, 0}, {1, 0}, {2, 1}, {3, 0}, {4, 2}};
+	static const unsigned eats[SHAPES] = {0, 3, 0, 1, 0, 2};
+	unsigned i;
+
+	for (i = 0; i < adds[sh][0]; i++)
+		add_piece(c, x, (*k)++, want, wlen);
+	eat(c, eats[sh], want, wlen);
+	for (i = 0; i < adds[sh][1]; i++)
+		add_piece(c, x, (*k)++, want, wlen);
+	check_bytes(c, want, *wlen);
+	switch (sh) {
+	case SH_ZERO:
+		CHECK(!c->v && !c->cap && !c->count);
+		break;
+	case SH_EMPTIED:
+		CHECK(no_heap(c) && c->cap == RW_CHAIN_INLINE && !c->count);
+		break;
+	case SH_IN1:
+		CHECK(on_inline(c) && c->count == 1);
+		break;
+	case SH_IN2W:
+		CHECK(on_inline(c) && c->count == 2 && c->head == 1);
+		break;
+	case SH_HEAP3:
+		CHECK(c->cap == 4 && c->v != c->inl && c->count == 3 && c->head == 0);
+		break;
+	default:
+		CHECK(c->cap == 4 && c->v != c->inl && c->count == 4 && c->head == 2);
+		break;
+	}
+}
+
+/*
+ * move and split between every pair of shapes.  A move into an empty chain swaps the
+ * structs: a heap ring must change hands untouched, inline slices must come out in dst's own
+ * inline slots (not the source's), and src must get back an empty chain with no heap memory.
+ * A split or move that empties src frees its ring.  Afterwards both chains are used
+ * independently, which would show any v left pointing into the other struct.
+ */
+static void test_move_split_shapes(void)
+{
+	enum { OP_MOVE, OP_SPLIT_ALL, OP_SPLIT_PART, OPS };
+	struct rw_buf_pool p;
+	struct rw_buf *x;
+	uint8_t wa[64], wb[64];
+	size_t la, lb, n;
+	unsigned k = 0, i;
+	int ssh, dsh, op;
+
+	rw_buf_pool_init(&p, 256, 4);
+	x = make_buf(&p, 256);
+	for (op = 0; op < OPS; op++)
+		for (ssh = 0; ssh < SHAPES; ssh++)
+			for (dsh = 0; dsh < SHAPES; dsh++) {
+				struct rw_chain a = {0}, b = {0}; /* a: dst, b: src */
+				struct rw_slice *sv;
+				uint32_t scount, scap, dcount, moved;
+				bool swap;
+
+				la = lb = 0;
+				make_shape(&a, dsh, x, &k, wa, &la);
+				make_shape(&b, ssh, x, &k, wb, &lb);
+				sv = b.v;
+				scount = b.count;
+				scap = b.cap;
+				dcount = a.count;
+				n = op == OP_SPLIT_PART && lb ? lb - 1 : lb;
+				swap = op == OP_MOVE && scount && !dcount;
+				if (op == OP_MOVE)
+					CHECK(rw_chain_move(&a, &b) == 0);
+				else
+					CHECK(rw_chain_split(&a, &b, n) == 0);
+				push(wa, &la, wb, n);
+				pop(wb, &lb, n);
+				check_bytes(&a, wa, la);
+				check_bytes(&b, wb, lb);
+				moved = scount - b.count;
+				CHECK(a.count == dcount + moved && moved == n);
+				CHECK(x->refs == 1 + a.count + b.count);
+				if (!scount) /* nothing to hand over: src untouched */
+					CHECK(b.v == sv && b.cap == scap);
+				else if (lb) /* src keeps its storage while it holds slices */
+					CHECK(b.v == sv && b.cap == scap && b.count == 1);
+				else
+					CHECK(no_heap(&b));
+				if (swap) {
+					CHECK(scap > RW_CHAIN_INLINE ? a.v == sv : on_inline(&a));
+					CHECK(dsh == SH_ZERO ? !b.v && !b.cap : on_inline(&b));
+				} else if (a.count == 0) {
+					CHECK(no_heap(&a));
+				} else if (a.count <= RW_CHAIN_INLINE) {
+					CHECK(on_inline(&a));
+				} else {
+					CHECK(a.v != a.inl && a.v != sv &&
+					      a.cap == cap_for(a.count) &&
+					      (dcount > RW_CHAIN_INLINE || a.head == 0));
+				}
+
+				/* Independent from here on. */
+				for (i = 0; i < 3; i++)
+					add_piece(&b, x, k++, wb, &lb);
+				check_bytes(&a, wa, la);
+				add_piece(&a, x, k++, wa, &la);
+				check_bytes(&b, wb, lb);
+				eat(&b, lb, wb, &lb);
+				check_bytes(&a, wa, la);
+				eat(&a, la, wa, &la);
+				CHECK(no_heap(&a) && no_heap(&b) && x->refs == 1);
+				rw_chain_reset(&a);
+				rw_chain_reset(&b);
+			}
+	rw_buf_unref(x);
+	CHECK(p.n_live == 0);
+	rw_buf_pool_destroy(&p);
+}
+
+/* Encoders build into a chain local to their frame and move it out (h1_encode.c): the
+ * destination must not keep pointing into the dead frame's inline slots. */
+static void __attribute__((noinline))
+encode_into(struct rw_chain *out, struct rw_buf *x, unsigned n, unsigned *k, uint8_t *want,
+            size_t *wlen)
+{
+	struct rw_chain tmp = {0};
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		add_piece(&tmp, x, (*k)++, want, wlen);
+	CHECK(rw_chain_move(out, &tmp) == 0);
+	CHECK(no_heap(&tmp));
+	rw_chain_reset(&tmp);
+}
+
+static void __attribute__((noinline)) clobber_stack(void)
+{
+	volatile uint8_t junk[4096];
+	unsigned i;
+
+	for (i = 0; i < sizeof(junk); i++)
+		junk[i] = 0xee;
+}
+
+static void test_move_from_frame(void)
+{
+	struct rw_buf_pool p;
+	struct rw_chain out = {0};
+	struct rw_buf *x;
+	uint8_t want[64];
+	size_t wlen = 0;
+	unsigned k = 0, n;
+
+	rw_buf_pool_init(&p, 256, 4);
+	x = make_buf(&p, 256);
+	for (n = 1; n <= 4; n++) {
+		encode_into(&out, x, n, &k, want, &wlen); /* into an empty out: the swap */
+		CHECK(n <= RW_CHAIN_INLINE ? on_inline(&out) : out.cap == 4);
+		encode_into(&out, x, 1, &k, want, &wlen); /* into a non-empty out: appended */
+		clobber_stack();
+		check_bytes(&out, want, wlen);
+		eat(&out, wlen, want, &wlen);
+		CHECK(no_heap(&out) && x->refs == 1);
+	}
+	rw_chain_reset(&out);
+	rw_buf_unref(x);
+	CHECK(p.n_live == 0);
+	rw_buf_pool_destroy(&p);
+}
+
 #if HAVE_FAILS
 /* Every call that can fail for memory leaves everything as it was when it does. */
 static void test_alloc_failure(void)
 {
 	struct rw_buf_pool p, q; /* q keeps nothing idle: every get allocates */
-	struct rw_chain c = {0}, d = {0};
+	struct rw_chain c = {0}, d = {0}, e = {0};
 	struct rw_buf *x, *y;
-	uint8_t want[1024], wd[1024], src[512];
-	size_t wlen = 0, dlen = 0, bytes;
+	uint8_t want[1024], wd[1024], we[64], src[512];
+	size_t wlen = 0, dlen = 0, le = 0, bytes;
 	uint32_t i, count, head, used;
 	uint64_t live;
 	long k;
@@ -978,13 +1441,22 @@ static void test_alloc_failure(void)
 	rw_buf_unref(y);
 	x = make_buf(&p, 64);
 
-	/* append_buf needing a slot takes no reference on failure; a merge needs no slot. */
+	/* The inline slots need no allocation: the first two slices cannot fail.  A third
+	 * needs a heap ring; failing, it takes no reference and leaves the inline slots. */
 	fail_after(0);
-	CHECK(rw_chain_append_buf(&c, x, 0, 4) == -ENOMEM);
+	CHECK(rw_chain_append_buf(&c, x, 0, 4) == 0);
+	CHECK(rw_chain_append_buf(&c, x, 10, 4) == 0);
+	CHECK(rw_chain_append_buf(&c, x, 20, 4) == -ENOMEM);
 	fail_never();
-	CHECK(x->refs == 1 && !c.v && !c.count && !c.bytes);
-	for (i = 0; i < 4; i++)
+	push(want, &wlen, x->data, 4);
+	push(want, &wlen, x->data + 10, 4);
+	check_bytes(&c, want, wlen);
+	CHECK(x->refs == 3 && c.count == 2 && on_inline(&c));
+
+	/* append_buf needing a slot takes no reference on failure; a merge needs no slot. */
+	for (i = 2; i < 4; i++)
 		add(&c, x, 10 * i, 4, want, &wlen);
+	CHECK(c.cap == 4 && c.v != c.inl);
 	fail_after(0);
 	CHECK(rw_chain_append_buf(&c, x, 50, 4) == -ENOMEM);
 	CHECK(rw_chain_append_buf(&c, x, 34, 2) == 0);
@@ -1016,7 +1488,11 @@ static void test_alloc_failure(void)
 		CHECK(p.n_live + q.n_live == live && at(&c, 0)->len == 50);
 		check_bytes(&c, want, wlen);
 	}
-	CHECK(k == 5); /* 4 buffers, then the ring growing for the 5th slice */
+	/* 4 buffers and two ring growths: inline to 4 slots for the 3rd slice (x's and the
+	 * first copy's sit inline), 4 to 8 for the 5th.  A failure after the first growth
+	 * keeps the 4-slot ring (the chain is not empty), so from k = 3 on the call makes 5
+	 * allocations (4 buffers, the growth to 8) and first succeeds when all 5 may. */
+	CHECK(k == 5 && c.cap == 8);
 	push(want, &wlen, src, 14 + 64 * 3 + 5);
 	check_bytes(&c, want, wlen);
 	CHECK(c.count == 5 && x->used == 64);
@@ -1033,6 +1509,18 @@ static void test_alloc_failure(void)
 	CHECK(c.head == head && c.count == 5 && d.count == 4 && x->refs == 1 && y->refs == 4);
 	check_bytes(&c, want, wlen);
 	check_bytes(&d, wd, dlen);
+	/* split or move into full inline slots: the same, and dst keeps them. */
+	add(&e, y, 1, 2, we, &le);
+	add(&e, y, 6, 2, we, &le);
+	fail_after(0);
+	CHECK(rw_chain_split(&e, &c, 60) == -ENOMEM);
+	CHECK(rw_chain_move(&e, &c) == -ENOMEM);
+	fail_never();
+	CHECK(c.head == head && c.count == 5 && x->refs == 1 && y->refs == 6);
+	CHECK(on_inline(&e) && e.count == 2);
+	check_bytes(&c, want, wlen);
+	check_bytes(&e, we, le);
+	rw_chain_reset(&e);
 	/* move into a full ring: the same. */
 	fail_after(0);
 	CHECK(rw_chain_move(&d, &c) == -ENOMEM);
@@ -1053,14 +1541,18 @@ static void test_alloc_failure(void)
 	wlen = dlen = 0;
 	x = make_buf(&p, 64);
 	fail_after(0);
-	CHECK(rw_chain_append_recv(&c, &q, x, 0, 8) == -ENOMEM); /* no backlog: by reference */
+	CHECK(rw_chain_append_recv(&c, &q, x, 0, 20) == 0); /* into an inline slot */
 	fail_never();
-	CHECK(x->refs == 1 && !c.count);
-	add(&c, x, 0, 64, want, &wlen); /* a small read now copies, into a fresh buffer */
+	push(want, &wlen, x->data, 20);
+	add(&c, x, 30, 20, want, &wlen); /* the inline slots are full */
 	fail_after(0);
+	CHECK(rw_chain_append_recv(&c, &q, x, 48, 16) == -ENOMEM); /* cap / 4: by reference */
+	fail_never();
+	CHECK(x->refs == 3 && c.count == 2 && on_inline(&c));
+	fail_after(0); /* a small read copies, into a fresh buffer */
 	CHECK(rw_chain_append_recv(&c, &q, x, 0, 8) == -ENOMEM);
 	fail_never();
-	CHECK(x->refs == 2 && c.count == 1 && p.n_live == 1 && q.n_live == 0);
+	CHECK(x->refs == 3 && c.count == 2 && p.n_live == 1 && q.n_live == 0 && on_inline(&c));
 	check_bytes(&c, want, wlen);
 	rw_chain_reset(&c);
 	rw_buf_unref(x);
@@ -1114,6 +1606,7 @@ static uint8_t copy_src[1024];
 
 static struct {
 	unsigned long merges, extends, recv_copies, recv_refs, enomem, wrapped_splits;
+	unsigned long rings_freed; /* ops that emptied a chain holding a heap ring */
 	uint32_t max_count;
 } st;
 
@@ -1515,7 +2008,7 @@ static void test_random_model(void)
 	unsigned long i;
 	unsigned h, op, ai, bi;
 	struct model *a, *b;
-	bool armed;
+	bool armed, a_heap, b_heap;
 
 	memset(&st, 0, sizeof(st));
 	rw_buf_pool_init(&rx_pool, RX_SIZE, 8);
@@ -1528,6 +2021,8 @@ static void test_random_model(void)
 		a = &models[ai];
 		b = &models[bi];
 		armed = HAVE_FAILS && rng_below(16) == 0;
+		a_heap = a->c.cap > RW_CHAIN_INLINE;
+		b_heap = b->c.cap > RW_CHAIN_INLINE;
 		op = rng_below(100);
 		if (op < 18)
 			op_append_buf(a, armed);
@@ -1551,8 +2046,10 @@ static void test_random_model(void)
 			rw_chain_reset(&a->c);
 			a->len = 0;
 		}
+		/* check_chain() fails on an empty chain still holding a heap ring. */
 		check_bytes(&a->c, a->want, a->len);
 		check_bytes(&b->c, b->want, b->len);
+		st.rings_freed += (a_heap && !a->c.count) + (b_heap && !b->c.count);
 		check_pins();
 		if (a->c.count > st.max_count)
 			st.max_count = a->c.count;
@@ -1575,10 +2072,11 @@ static void test_random_model(void)
 	rw_buf_pool_destroy(&rx_pool);
 	rw_buf_pool_destroy(&cp_pool);
 	printf("  %d ops: %lu merges, %lu tail extensions, recv %lu copied / %lu referenced, "
-	       "%lu wrapped splits, %lu ENOMEM, max %u slices\n",
+	       "%lu wrapped splits, %lu ENOMEM, %lu rings freed, max %u slices\n",
 	       MODEL_OPS, st.merges, st.extends, st.recv_copies, st.recv_refs, st.wrapped_splits,
-	       st.enomem, st.max_count);
+	       st.enomem, st.rings_freed, st.max_count);
 	CHECK(st.merges > 0 && st.extends > 0 && st.recv_copies > 0 && st.recv_refs > 0);
+	CHECK(st.rings_freed > 0);
 	CHECK(st.wrapped_splits > 0 && (st.enomem > 0) == HAVE_FAILS);
 }
 
@@ -1601,6 +2099,10 @@ int main(void)
 		{"append_recv", test_append_recv},
 		{"iov", test_iov},
 		{"ring_wrap", test_ring_wrap},
+		{"inline", test_inline},
+		{"empty_frees_heap", test_empty_frees_heap},
+		{"move_split_shapes", test_move_split_shapes},
+		{"move_from_frame", test_move_from_frame},
 #if HAVE_FAILS
 		{"alloc_failure", test_alloc_failure},
 #endif
