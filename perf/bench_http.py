@@ -37,7 +37,7 @@ from benchlib import (REPO, Direct, Peer, Process, choose_cpus, descendants, env
                       tool_versions)
 
 TOOLS = ("rw-upstream", "rw-loadgen")
-# What ringway says about a config part it cannot serve yet (an HttpConnectionManager today).
+# What ringway says about a config part it cannot serve (older builds refused the HCM itself).
 RINGWAY_REFUSED = "not supported by ringway yet"
 ORDER = ["direct", "haproxy", "nginx", "ringway"]
 
