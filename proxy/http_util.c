@@ -179,7 +179,12 @@ ssize_t rw__http_normalize_path(char *p, size_t len, bool normalize, bool merge_
 			c = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
 			if (c == '\0')
 				return -1;
-			if (unreserved(c)) {
+			/* A decoded hex digit after a literal '%' (or '%' and a digit) would form a
+			 * new escape that a second decoder would read differently: keep it encoded.
+			 */
+			if (unreserved(c) && !(hexval(c) >= 0 && ((o >= 1 && p[o - 1] == '%') ||
+			                                          (o >= 2 && p[o - 2] == '%' &&
+			                                           hexval(p[o - 1]) >= 0)))) {
 				p[o++] = c;
 			} else {
 				p[o++] = p[i];

@@ -79,6 +79,9 @@ static void test_normalize(void)
 	norm("/a%zz", true, false, "/a%zz");                /* not an escape: passed through */
 	norm("/a%4", true, false, "/a%4");
 	norm("/a%00b", true, false, NULL);
+	/* Decoding must not create an escape a second decoder would read ("%%34" is not "%4"). */
+	norm("/%%3434", true, false, "/%%3434");
+	norm("/%%34%35", true, false, "/%%345");
 	norm("a/b", true, false, NULL);
 	norm("//a///b//", false, true, "/a/b/");
 	norm("/a//b?q=//", false, true, "/a/b?q=//");
