@@ -14,8 +14,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
 jobs=$(nproc 2>/dev/null || echo 2)
 
-run_pkgs=(build-essential cmake pkg-config liburing-dev libyaml-dev libpcre2-dev libc-ares-dev netcat-openbsd curl)
-test_pkgs=(clang llvm libclang-rt-14-dev libcmocka-dev python3 iproute2 procps haproxy nginx
+run_pkgs=(build-essential cmake pkg-config liburing-dev libyaml-dev libpcre2-dev libc-ares-dev libxxhash-dev netcat-openbsd curl)
+test_pkgs=(clang llvm g++ libbenchmark-dev libclang-rt-14-dev libcmocka-dev python3 iproute2 procps haproxy nginx
 	libnginx-mod-stream)
 
 as_root() {
