@@ -171,6 +171,61 @@ enum rw_config_host_rewrite {
 	RW_CONFIG_HOST_REWRITE_HEADER,  /* host_rewrite_header (lowercased) */
 };
 
+struct rw_config_local_ratelimit;
+struct rw_config_fault;
+
+/* RetryPolicy.retry_on conditions (Envoy's names). */
+enum {
+	RW_CONFIG_RETRY_5XX = 1u << 0,                        /* "5xx" */
+	RW_CONFIG_RETRY_GATEWAY_ERROR = 1u << 1,              /* "gateway-error": 502, 503, 504 */
+	RW_CONFIG_RETRY_RESET = 1u << 2,                      /* "reset" */
+	RW_CONFIG_RETRY_CONNECT_FAILURE = 1u << 3,            /* "connect-failure" */
+	RW_CONFIG_RETRY_RETRIABLE_4XX = 1u << 4,              /* "retriable-4xx": 409 */
+	RW_CONFIG_RETRY_REFUSED_STREAM = 1u << 5,             /* "refused-stream" */
+	RW_CONFIG_RETRY_RETRIABLE_STATUS_CODES = 1u << 6,     /* "retriable-status-codes" */
+	RW_CONFIG_RETRY_RETRIABLE_HEADERS = 1u << 7,          /* "retriable-headers" */
+	RW_CONFIG_RETRY_ENVOY_RATELIMITED = 1u << 8,          /* "envoy-ratelimited" */
+	RW_CONFIG_RETRY_HTTP3_POST_CONNECT_FAILURE = 1u << 9, /* accepted, never true here */
+};
+
+#define RW_CONFIG_DEFAULT_RETRY_BASE_MS 25u /* retry_back_off.base_interval */
+
+/* config.route.v3.RetryPolicy (route or virtual host; the route's wins when both). */
+struct rw_config_retry_policy {
+	bool present;
+	uint32_t retry_on;                /* RW_CONFIG_RETRY_* bits */
+	uint32_t num_retries;             /* default 1 */
+	uint64_t per_try_timeout_ms;      /* 0: none (the route timeout covers all tries) */
+	uint64_t per_try_idle_timeout_ms; /* 0: none */
+	uint64_t backoff_base_ms;         /* default 25 */
+	uint64_t backoff_max_ms;          /* default 10 x base */
+	uint16_t *retriable_status_codes;
+	size_t n_retriable_status_codes;
+	struct rw_config_header_match *retriable_headers; /* response headers that trigger */
+	size_t n_retriable_headers;
+	struct rw_config_header_match *retriable_request_headers; /* only such requests retry */
+	size_t n_retriable_request_headers;
+	bool previous_hosts; /* retry_host_predicate envoy.retry_host_predicates.previous_hosts */
+	uint32_t host_selection_retry_max_attempts; /* default 1 */
+};
+
+enum rw_config_hash_kind {
+	RW_CONFIG_HASH_HEADER = 1,
+	RW_CONFIG_HASH_COOKIE,
+	RW_CONFIG_HASH_SOURCE_IP, /* connection_properties.source_ip */
+	RW_CONFIG_HASH_QUERY_PARAMETER,
+};
+
+/* config.route.v3.RouteAction.HashPolicy */
+struct rw_config_hash_policy {
+	enum rw_config_hash_kind kind;
+	char *name; /* HEADER: lowercased header name; COOKIE / QUERY_PARAMETER: as written */
+	bool cookie_ttl_set;    /* COOKIE: ttl given: set the cookie when the request has none */
+	uint64_t cookie_ttl_ms; /* 0 = a session cookie */
+	char *cookie_path;      /* COOKIE: path attribute, NULL when absent */
+	bool terminal;
+};
+
 /* config.route.v3.RouteAction */
 struct rw_config_route_action {
 	enum rw_config_cluster_specifier specifier;
@@ -189,6 +244,13 @@ struct rw_config_route_action {
 	uint64_t idle_timeout_ms; /* 0 disables */
 	struct rw_config_upgrade *upgrades;
 	size_t n_upgrades;
+	struct rw_config_retry_policy retry; /* route's retry_policy (or the virtual host's) */
+	struct rw_config_hash_policy *hash_policies;
+	size_t n_hash_policies;
+	bool has_ratelimit_override;                 /* typed_per_filter_config local_ratelimit */
+	struct rw_config_local_ratelimit *ratelimit; /* the override; NULL when none */
+	bool has_fault_override;
+	struct rw_config_fault *fault; /* typed_per_filter_config fault; NULL when none */
 };
 
 enum rw_config_redirect_path {
@@ -237,6 +299,7 @@ struct rw_config_route {
 };
 
 struct rw_config_virtual_host {
+	struct rw_config_retry_policy retry; /* virtual host retry_policy (routes inherit it) */
 	char *name;
 	char **domains; /* lowercased, >= 1, unique across the route config */
 	size_t n_domains;
@@ -296,7 +359,44 @@ struct rw_config_http1_options {
 };
 
 enum rw_config_http_filter_kind {
-	RW_CONFIG_HTTP_FILTER_ROUTER = 1, /* envoy.extensions.filters.http.router.v3.Router */
+	RW_CONFIG_HTTP_FILTER_ROUTER = 1,      /* envoy.extensions.filters.http.router.v3.Router */
+	RW_CONFIG_HTTP_FILTER_LOCAL_RATELIMIT, /* ...local_ratelimit.v3.LocalRateLimit */
+	RW_CONFIG_HTTP_FILTER_FAULT,           /* ...fault.v3.HTTPFault */
+};
+
+/* A runtime fractional percent, as parts per million (100% = 1000000). */
+typedef uint32_t rw_config_ppm;
+
+/* envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit (also the per-route
+ * typed_per_filter_config override). */
+struct rw_config_local_ratelimit {
+	char *stat_prefix;
+	bool has_bucket; /* token_bucket given (without one the filter passes all) */
+	uint32_t max_tokens;
+	uint32_t tokens_per_fill; /* default 1 */
+	uint64_t fill_interval_ms;
+	rw_config_ppm filter_enabled;  /* filter_enabled.default_value; default 0 (off) */
+	rw_config_ppm filter_enforced; /* filter_enforced.default_value; default 0 */
+	uint16_t status;               /* status.code; default 429 */
+	bool x_ratelimit_headers;      /* enable_x_ratelimit_headers: DRAFT_VERSION_03 */
+	struct rw_config_header_add *response_headers_to_add;
+	size_t n_response_headers_to_add;
+	bool local_rate_limit_per_downstream_connection;
+};
+
+/* envoy.extensions.filters.http.fault.v3.HTTPFault */
+struct rw_config_fault {
+	bool has_delay;
+	uint64_t delay_ms;           /* delay.fixed_delay */
+	bool delay_from_header;      /* delay.header_delay: x-envoy-fault-delay-request */
+	rw_config_ppm delay_percent; /* delay.percentage; default 100% */
+	bool has_abort;
+	uint16_t abort_status;  /* abort.http_status */
+	bool abort_from_header; /* abort.header_abort: x-envoy-fault-abort-request */
+	rw_config_ppm abort_percent;
+	uint32_t max_active_faults;             /* 0 = unlimited */
+	struct rw_config_header_match *headers; /* fault only requests matching all */
+	size_t n_headers;
 };
 
 struct rw_config_http_filter {
@@ -307,6 +407,8 @@ struct rw_config_http_filter {
 			bool suppress_envoy_headers;
 			bool dynamic_stats; /* default true; only turns extra stats off */
 		} router;
+		struct rw_config_local_ratelimit local_ratelimit;
+		struct rw_config_fault fault;
 	} u;
 };
 
@@ -401,6 +503,32 @@ struct rw_config_dns_resolver {
 
 enum rw_config_lb_policy {
 	RW_CONFIG_LB_ROUND_ROBIN = 1,
+	RW_CONFIG_LB_LEAST_REQUEST,
+	RW_CONFIG_LB_RANDOM,
+	RW_CONFIG_LB_RING_HASH,
+	RW_CONFIG_LB_MAGLEV,
+};
+
+/* The policy's own settings (least_request_lb_config, ring_hash_lb_config,
+ * maglev_lb_config, common_lb_config); Envoy's defaults always set. */
+struct rw_config_lb {
+	uint32_t choice_count;                /* default 2 (>= 2) */
+	double active_request_bias;           /* default 1.0 (>= 0) */
+	uint64_t ring_min;                    /* minimum_ring_size, default 1024 */
+	uint64_t ring_max;                    /* maximum_ring_size, default 8388608 */
+	uint64_t maglev_table_size;           /* default 65537, a prime */
+	bool locality_weighted;               /* common_lb_config.locality_weighted_lb_config */
+	uint32_t healthy_panic_threshold_ppm; /* common_lb_config.healthy_panic_threshold (50%) */
+	uint32_t overprovisioning_factor;     /* load_assignment.policy (default 140) */
+};
+
+enum rw_config_health_status {
+	RW_CONFIG_HEALTH_UNKNOWN = 0, /* Envoy's default: treated as healthy */
+	RW_CONFIG_HEALTH_HEALTHY,
+	RW_CONFIG_HEALTH_UNHEALTHY,
+	RW_CONFIG_HEALTH_DRAINING,
+	RW_CONFIG_HEALTH_TIMEOUT,
+	RW_CONFIG_HEALTH_DEGRADED,
 };
 
 struct rw_config_endpoint {
@@ -409,7 +537,96 @@ struct rw_config_endpoint {
 	 * port_value (host order) every resolved address gets.  NULL / 0 in STATIC clusters. */
 	char *hostname;
 	uint16_t port;
+	uint16_t health_check_port; /* endpoint.health_check_config.port_value; 0 = port */
+	uint32_t weight;            /* lb_endpoints[].load_balancing_weight; default 1 */
+	uint32_t priority;          /* its locality group's priority; default 0 */
+	uint32_t locality_weight;   /* its group's load_balancing_weight; 0 = unset */
+	uint32_t locality;          /* index of its endpoints[] group */
+	enum rw_config_health_status health_status;
 };
+
+enum rw_config_health_check_kind {
+	RW_CONFIG_HC_HTTP = 1,
+	RW_CONFIG_HC_TCP,
+};
+
+/* A range [start, end) of statuses (expected_statuses). */
+struct rw_config_status_range {
+	uint16_t start, end;
+};
+
+/* A tcp_health_check payload (text as hex, or binary), decoded. */
+struct rw_config_payload {
+	uint8_t *bytes;
+	size_t len;
+};
+
+/* config.core.v3.HealthCheck */
+struct rw_config_health_check {
+	enum rw_config_health_check_kind kind;
+	uint64_t timeout_ms;         /* required */
+	uint64_t interval_ms;        /* required */
+	uint64_t interval_jitter_ms; /* default 0 */
+	uint32_t interval_jitter_percent;
+	uint64_t no_traffic_interval_ms;     /* default 60s */
+	uint64_t unhealthy_interval_ms;      /* default interval */
+	uint64_t healthy_edge_interval_ms;   /* default interval */
+	uint64_t unhealthy_edge_interval_ms; /* default unhealthy_interval */
+	uint32_t unhealthy_threshold;        /* required */
+	uint32_t healthy_threshold;          /* required */
+	/* HTTP */
+	char *path;                                       /* required for HTTP */
+	char *host;                                       /* NULL: the cluster name, as in Envoy */
+	struct rw_config_status_range *expected_statuses; /* default [200, 201) */
+	size_t n_expected_statuses;
+	struct rw_config_header_add *request_headers_to_add;
+	size_t n_request_headers_to_add;
+	char **request_headers_to_remove;
+	size_t n_request_headers_to_remove;
+	/* TCP: send, then every receive payload must be found, in order, in what comes back */
+	struct rw_config_payload send;
+	struct rw_config_payload *receive;
+	size_t n_receive;
+};
+
+/* config.cluster.v3.OutlierDetection; Envoy's defaults always set. */
+struct rw_config_outlier {
+	bool present;
+	uint32_t consecutive_5xx;                            /* 5 */
+	uint32_t consecutive_gateway_failure;                /* 5 */
+	uint32_t consecutive_local_origin_failure;           /* 5 */
+	uint64_t interval_ms;                                /* 10s */
+	uint64_t base_ejection_time_ms;                      /* 30s */
+	uint64_t max_ejection_time_ms;                       /* 300s */
+	uint32_t max_ejection_percent;                       /* 10 */
+	uint32_t enforcing_consecutive_5xx;                  /* 100 */
+	uint32_t enforcing_consecutive_gateway_failure;      /* 0 */
+	uint32_t enforcing_consecutive_local_origin_failure; /* 100 */
+	uint32_t enforcing_success_rate;                     /* 100 */
+	uint32_t enforcing_failure_percentage;               /* 0 */
+	uint32_t enforcing_failure_percentage_local_origin;  /* 0 */
+	uint32_t success_rate_minimum_hosts;                 /* 5 */
+	uint32_t success_rate_request_volume;                /* 100 */
+	uint32_t success_rate_stdev_factor;                  /* 1900 (= 1.9) */
+	uint32_t failure_percentage_threshold;               /* 85 */
+	uint32_t failure_percentage_minimum_hosts;           /* 5 */
+	uint32_t failure_percentage_request_volume;          /* 50 */
+	bool split_external_local_origin_errors;
+};
+
+/* circuit_breakers.thresholds[] for one RoutingPriority; Envoy's defaults always set. */
+struct rw_config_cb_thresholds {
+	uint32_t max_connections;      /* 1024 */
+	uint32_t max_pending_requests; /* 1024 */
+	uint32_t max_requests;         /* 1024 */
+	uint32_t max_retries;          /* 3 */
+	bool has_retry_budget;
+	double budget_percent;          /* retry_budget.budget_percent, default 20.0 */
+	uint32_t min_retry_concurrency; /* default 3 */
+	bool track_remaining;
+};
+
+enum { RW_CONFIG_PRIORITY_DEFAULT = 0, RW_CONFIG_PRIORITY_HIGH = 1 };
 
 struct rw_config_cluster {
 	char *name;
@@ -426,6 +643,12 @@ struct rw_config_cluster {
 	uint64_t dns_failure_base_ms;                /* dns_failure_refresh_rate; 0 = unset */
 	uint64_t dns_failure_max_ms;                 /* 0 = unset (10 x base) */
 	struct rw_config_dns_resolver dns_resolver;
+	struct rw_config_lb lb;
+	struct rw_config_health_check *health_checks;
+	size_t n_health_checks;
+	struct rw_config_outlier outlier;
+	struct rw_config_cb_thresholds cb[2]; /* [RW_CONFIG_PRIORITY_DEFAULT], [..._HIGH] */
+	uint32_t n_priorities;                /* highest endpoint priority + 1 */
 };
 
 /* admin: parsed now, served by a later release. */
