@@ -35,6 +35,15 @@
 struct rw_host;
 struct rw_sock;
 
+/* How an upstream exchange failed (retry_on and the local reply depend on it). */
+enum http_up_failure {
+	UPF_CONNECT = 1,     /* connect refused / unreachable */
+	UPF_CONNECT_TIMEOUT, /* the cluster's connect_timeout */
+	UPF_RESET,           /* closed or reset before the response ended */
+	UPF_PROTOCOL,        /* malformed response */
+	UPF_PER_TRY_TIMEOUT, /* the retry policy's per_try_timeout */
+};
+
 /* Envoy's response flags (access log %RESPONSE_FLAGS%), in Envoy's print order. */
 enum {
 	RW_RF_UH = 1u << 0,   /* no healthy upstream host */
@@ -118,22 +127,24 @@ struct http_conn {
 };
 
 enum {
-	S_HEAD_DONE = 1u << 0,     /* request head parsed and handled */
-	S_REQ_DONE = 1u << 1,      /* request fully received */
-	S_RSP_STARTED = 1u << 2,   /* response head queued downstream */
-	S_RSP_DONE = 1u << 3,      /* response fully queued downstream */
-	S_UP_CHUNKED = 1u << 4,    /* request body sent upstream chunked */
-	S_DOWN_CHUNKED = 1u << 5,  /* response body sent downstream chunked */
-	S_CLOSE_AFTER = 1u << 6,   /* close the downstream connection after this response */
-	S_UPGRADE = 1u << 7,       /* upgrade request forwarded */
-	S_TUNNEL = 1u << 8,        /* upgrade accepted: byte tunnel */
-	S_DISCARD_BODY = 1u << 9,  /* answered locally: request body bytes are dropped */
-	S_UP_PAUSED = 1u << 10,    /* upstream reading stopped (downstream backpressure) */
-	S_HEAD_REQUEST = 1u << 11, /* HEAD: the response has no body */
-	S_REPLAYABLE = 1u << 12,   /* the request sent so far is kept in replay */
-	S_UP_EOF = 1u << 13,       /* tunnel: upstream half-closed */
-	S_CONNECT = 1u << 14,      /* CONNECT request */
-	S_ABSOLUTE = 1u << 15,     /* absolute-form request target */
+	S_HEAD_DONE = 1u << 0,      /* request head parsed and handled */
+	S_REQ_DONE = 1u << 1,       /* request fully received */
+	S_RSP_STARTED = 1u << 2,    /* response head queued downstream */
+	S_RSP_DONE = 1u << 3,       /* response fully queued downstream */
+	S_UP_CHUNKED = 1u << 4,     /* request body sent upstream chunked */
+	S_DOWN_CHUNKED = 1u << 5,   /* response body sent downstream chunked */
+	S_CLOSE_AFTER = 1u << 6,    /* close the downstream connection after this response */
+	S_UPGRADE = 1u << 7,        /* upgrade request forwarded */
+	S_TUNNEL = 1u << 8,         /* upgrade accepted: byte tunnel */
+	S_DISCARD_BODY = 1u << 9,   /* answered locally: request body bytes are dropped */
+	S_UP_PAUSED = 1u << 10,     /* upstream reading stopped (downstream backpressure) */
+	S_HEAD_REQUEST = 1u << 11,  /* HEAD: the response has no body */
+	S_REPLAYABLE = 1u << 12,    /* the request sent so far is kept in replay */
+	S_UP_EOF = 1u << 13,        /* tunnel: upstream half-closed */
+	S_CONNECT = 1u << 14,       /* CONNECT request */
+	S_ABSOLUTE = 1u << 15,      /* absolute-form request target */
+	S_RETRY_PENDING = 1u << 16, /* backing off before the next try (s->up is NULL) */
+	S_IDLE_RETRIED = 1u << 17,  /* the one re-send after a pooled connection's idle close */
 };
 
 struct http_stream {
@@ -170,7 +181,13 @@ struct http_stream {
 	uint32_t flags;
 	uint32_t rflags;
 	uint16_t status;
-	uint8_t attempts;
+	const struct rw_config_retry_policy *retry; /* route's (or vhost's) policy, or NULL */
+	uint32_t retry_on;                          /* policy | x-envoy-retry-on */
+	uint32_t retries_left; /* num_retries | x-envoy-max-retries, minus those done */
+	uint32_t retries_done;
+	uint64_t per_try_timeout_ms;
+	uint64_t retry_at; /* S_RETRY_PENDING: when the next try starts */
+	size_t replay_limit;
 	bool have_remote;
 	const char *details; /* why it ended, for logs */
 	/* The trusted client address (XFF rules, see forwarding_headers()). */
@@ -278,9 +295,10 @@ int rw__http_stream_response_head(struct http_stream *s, const struct rw_h1_head
 void rw__http_stream_response_body(struct http_stream *s, struct rw_chain *data);
 /* The response ended; reusable: the upstream connection may serve another request. */
 void rw__http_stream_response_end(struct http_stream *s, bool reusable);
-/* The upstream failed: before any response byte when !started. */
-void rw__http_stream_upstream_failed(struct http_stream *s, int err, bool connect_failed,
-                                     bool protocol_error);
+/* The upstream exchange failed (s->up is already detached and closed).  idle_race: a reused
+   connection closed before any answer byte, so the request can be sent again once. */
+void rw__http_stream_upstream_failed(struct http_stream *s, int err, enum http_up_failure kind,
+                                     bool idle_race);
 void rw__http_stream_upstream_sent(struct http_stream *s);
 /* Tunnel data/EOF from the upstream. */
 void rw__http_stream_tunnel_data(struct http_stream *s, struct rw_chain *data);
@@ -290,7 +308,7 @@ void rw__http_stream_tunnel_eof(struct http_stream *s);
 struct http_worker *rw__http_worker_get(struct rw_proxy_worker *w);
 /* Attach an upstream connection to host for s (pooled or new).  0 or negative errno. */
 int rw__http_upstream_acquire(struct http_worker *hw, struct rw_host *host,
-                              const struct rw_cluster *cluster, struct http_stream *s,
+                              const struct rw_cluster *cluster, struct http_stream *s, bool fresh,
                               struct up_conn **out);
 /* Detach from the stream: back to the pool when reusable, else closed. */
 void rw__http_upstream_release(struct up_conn *u, bool reusable);
@@ -304,6 +322,21 @@ bool rw__http_upstream_reused(const struct up_conn *u);
 void rw__http_upstream_expect(struct up_conn *u, enum rw_h1_method m);
 /* Switch to tunnel mode and hand over bytes already received after the 101 head. */
 void rw__http_upstream_tunnel(struct up_conn *u);
+
+/* http_retry.c */
+/* The effective retry policy of s: the route's p, then the x-envoy-retry-on /
+   x-envoy-max-retries request headers (removed from the request). */
+void rw__http_retry_setup(struct http_stream *s, const struct rw_config_retry_policy *p);
+bool rw__http_retry_failure_retriable(const struct http_stream *s, enum http_up_failure kind);
+/* Uses s->rsp for retriable-headers. */
+bool rw__http_retry_response_retriable(const struct http_stream *s, uint16_t status);
+/* Start the back-off towards another try if allowed (retries left, request replayable);
+   releases s->up.  False (and URX noted when retries ran out) when not. */
+bool rw__http_retry_schedule(struct http_stream *s);
+/* The back-off passed: another host, a new exchange from the replay copy. */
+void rw__http_retry_now(struct http_stream *s);
+/* Clone src's slices onto dst by reference.  0 or -ENOMEM. */
+int rw__http_chain_clone(struct rw_chain *dst, const struct rw_chain *src);
 
 /* http_vars.c: %VAR% expansion and header mutations. */
 struct http_vars_ctx {

@@ -302,9 +302,13 @@ int rw__http_stream_response_head(struct http_stream *s, const struct rw_h1_head
 		rw_http_headers_clear(h);
 		return 0;
 	}
+	/* A retriable answer (retry_on) never reaches the client while tries remain. */
+	if (s->retry_on && rw__http_retry_response_retriable(s, head->status) &&
+	    rw__http_retry_schedule(s))
+		return -1;
 	if (head->status == 101 || ((s->flags & S_CONNECT) && head->status / 100 == 2)) {
 		if (!(s->flags & S_UPGRADE)) {
-			rw__http_stream_upstream_failed(s, -EPROTO, false, true);
+			rw__http_stream_upstream_failed(s, -EPROTO, UPF_PROTOCOL, false);
 			return -1;
 		}
 		tunnel = true;
@@ -409,50 +413,64 @@ void rw__http_stream_response_end(struct http_stream *s, bool reusable)
 	response_done(s);
 }
 
-void rw__http_stream_upstream_failed(struct http_stream *s, int err, bool connect_failed,
-                                     bool protocol_error)
+void rw__http_stream_upstream_failed(struct http_stream *s, int err, enum http_up_failure kind,
+                                     bool idle_race)
 {
 	char body[160];
+	const char *reason;
 
 	if (s->up) {
 		rw__http_upstream_release(s->up, false);
 		s->up = NULL;
 	}
 	if (s->flags & S_RSP_STARTED) {
-		rw__http_stream_abort(s, protocol_error ? RW_RF_UPE : RW_RF_UC,
+		rw__http_stream_abort(s, kind == UPF_PROTOCOL ? RW_RF_UPE : RW_RF_UC,
 		                      "upstream reset after response started");
 		return;
 	}
 	/* A pooled connection the upstream closed while it sat idle: once, on a new one. */
-	if (!connect_failed && !protocol_error && (s->flags & S_REPLAYABLE) && s->attempts == 0) {
-		s->attempts++;
-		s->flags &= ~S_REPLAYABLE;
-		if (rw__http_upstream_acquire(s->c->l->worker->http, s->host, s->cluster, s,
+	if (idle_race && (s->flags & S_REPLAYABLE) && !(s->flags & S_IDLE_RETRIED)) {
+		s->flags |= S_IDLE_RETRIED;
+		if (rw__http_upstream_acquire(s->c->l->worker->http, s->host, s->cluster, s, true,
 		                              &s->up) == 0) {
-			struct rw_chain *out = rw__http_upstream_out(s->up);
-
-			rw_log_debug("http",
-			             "[C%llu] reused upstream connection failed (%s): retrying "
-			             "on a new one",
-			             (unsigned long long)s->id, strerror(-err));
-			if (rw_chain_move(out, &s->replay) == 0) {
-				if ((s->flags & S_REQ_DONE) || !(s->flags & S_UP_CHUNKED))
-					rw__http_upstream_expect(s->up, s->head.method);
+			rw_log_debug(
+			    "http",
+			    "[C%llu] reused upstream connection failed (%s): sending again "
+			    "on a new one",
+			    (unsigned long long)s->id, strerror(-err));
+			if (rw__http_chain_clone(rw__http_upstream_out(s->up), &s->replay) == 0) {
+				rw__http_upstream_expect(s->up, s->head.method);
 				rw__http_upstream_flush(s->up);
 				return;
 			}
+			rw__http_upstream_release(s->up, false);
+			s->up = NULL;
 		}
 	}
-	snprintf(body, sizeof(body), "%s%s", UPSTREAM_RESET,
-	         connect_failed   ? "connection failure"
-	         : protocol_error ? "protocol error"
-	                          : "connection termination");
-	if (protocol_error) {
+	if (rw__http_retry_failure_retriable(s, kind) && rw__http_retry_schedule(s))
+		return;
+	switch (kind) {
+	case UPF_PER_TRY_TIMEOUT:
+		rw__http_local_reply_full(s, 504, RW_HTTP_LIT("upstream request timeout"), NULL,
+		                          false, RW_RF_UT, "upstream_per_try_timeout");
+		return;
+	case UPF_PROTOCOL:
+		reason = "protocol error";
+		break;
+	case UPF_RESET:
+		reason = "connection termination";
+		break;
+	default:
+		reason = "connection failure";
+		break;
+	}
+	snprintf(body, sizeof(body), "%s%s", UPSTREAM_RESET, reason);
+	if (kind == UPF_PROTOCOL) {
 		rw__http_local_reply_full(s, 502, body, strlen(body), NULL, false, RW_RF_UPE,
 		                          "upstream_protocol_error");
 		return;
 	}
 	rw__http_local_reply_full(
-	    s, 503, body, strlen(body), NULL, false, connect_failed ? RW_RF_UF : RW_RF_UC,
-	    connect_failed ? "upstream_connect_failure" : "upstream_reset_before_headers");
+	    s, 503, body, strlen(body), NULL, false, kind == UPF_RESET ? RW_RF_UC : RW_RF_UF,
+	    kind == UPF_RESET ? "upstream_reset_before_headers" : "upstream_connect_failure");
 }

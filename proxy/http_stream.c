@@ -411,8 +411,7 @@ static int rewrite_request(struct http_stream *s, const struct rw_http_request_v
 	}
 }
 
-/* Clone the slices of src onto dst by reference (for the replay copy). */
-static int chain_clone(struct rw_chain *dst, const struct rw_chain *src)
+int rw__http_chain_clone(struct rw_chain *dst, const struct rw_chain *src)
 {
 	for (uint32_t i = 0; i < src->count; i++) {
 		const struct rw_slice *sl = &src->v[(src->head + i) & (src->cap - 1)];
@@ -468,9 +467,12 @@ static int send_request_head(struct http_stream *s)
 	free(target);
 	if (r)
 		return r;
-	if (rw__http_upstream_reused(s->up)) {
+	/* Kept for a retry (policy) or for the one re-send after a pooled connection's idle
+	 * close; replay_limit bounds it. */
+	if (s->retries_left || rw__http_upstream_reused(s->up)) {
 		s->flags |= S_REPLAYABLE;
-		if (chain_clone(&s->replay, out))
+		rw_chain_reset(&s->replay);
+		if (rw__http_chain_clone(&s->replay, out))
 			return -ENOMEM;
 	}
 	rw__http_upstream_expect(s->up, s->head.method);
@@ -480,7 +482,8 @@ static int send_request_head(struct http_stream *s)
 
 static int attach_upstream(struct http_stream *s)
 {
-	int r = rw__http_upstream_acquire(s->c->l->worker->http, s->host, s->cluster, s, &s->up);
+	int r =
+	    rw__http_upstream_acquire(s->c->l->worker->http, s->host, s->cluster, s, false, &s->up);
 
 	if (r)
 		return r;
@@ -510,6 +513,12 @@ static void forward(struct http_stream *s, const struct rw_http_request_view *vi
 		return;
 	}
 	s->route_timeout_ms = a->timeout_ms;
+	rw__http_retry_setup(s, &a->retry);
+	/* A retriable request is kept up to the listener's buffer limit (Envoy buffers up to
+	 * the connection's limit for retries); otherwise only for the idle-close re-send. */
+	s->replay_limit = REPLAY_MAX;
+	if (s->retries_left && s->c->l->cfg->down_buffer_limit > REPLAY_MAX)
+		s->replay_limit = s->c->l->cfg->down_buffer_limit;
 	if (a->idle_timeout_set)
 		s->idle_timeout_ms = a->idle_timeout_ms;
 	if (rewrite_request(s, view) || rw__http_mutate_levels(s, false)) {
@@ -527,7 +536,7 @@ static void forward(struct http_stream *s, const struct rw_http_request_view *vi
 	if (r) {
 		rw_log_warn("http", "[C%llu] cannot open a socket to %s: %s",
 		            (unsigned long long)s->id, s->host->name, strerror(-r));
-		rw__http_stream_upstream_failed(s, r, true, false);
+		rw__http_stream_upstream_failed(s, r, UPF_CONNECT, false);
 		return;
 	}
 	if (send_request_head(s)) {
@@ -709,13 +718,29 @@ void rw__http_stream_request_body(struct http_stream *s, struct rw_chain *data)
 	int r;
 
 	s->req_bytes += n;
+	if (s->flags & S_RETRY_PENDING) {
+		/* Between tries: the body goes only to the replay copy, framed as it will be sent.
+		 */
+		if ((s->flags & S_REPLAYABLE) && s->replay.bytes + n <= s->replay_limit) {
+			r = (s->flags & S_UP_CHUNKED)
+			        ? rw_h1_encode_chunk(&s->replay, rw_engine_pool(eng(s)), data)
+			        : rw_chain_move(&s->replay, data);
+			if (r == 0)
+				return;
+		}
+		s->flags &= ~S_REPLAYABLE;
+		rw_chain_reset(&s->replay);
+		rw_chain_reset(data);
+		return;
+	}
 	if (!s->up || (s->flags & S_DISCARD_BODY)) {
 		rw_chain_reset(data);
 		return;
 	}
 	out = rw__http_upstream_out(s->up);
 	if (s->flags & S_REPLAYABLE) {
-		if (s->replay.bytes + n > REPLAY_MAX || chain_clone(&s->replay, data)) {
+		if (s->replay.bytes + n > s->replay_limit ||
+		    rw__http_chain_clone(&s->replay, data)) {
 			s->flags &= ~S_REPLAYABLE;
 			rw_chain_reset(&s->replay);
 		}
@@ -736,10 +761,20 @@ void rw__http_stream_request_end(struct http_stream *s)
 {
 	s->flags |= S_REQ_DONE;
 	s->req_end_ms = rw_engine_now_ms(eng(s));
-	if (s->up && (s->flags & S_UP_CHUNKED) &&
-	    rw__http_encode_last_chunk(s, rw__http_upstream_out(s->up))) {
-		rw__http_stream_abort(s, RW_RF_LR, "out of memory");
-		return;
+	if ((s->up || (s->flags & S_RETRY_PENDING)) && (s->flags & S_UP_CHUNKED)) {
+		struct rw_chain last = {0};
+		int r = rw__http_encode_last_chunk(s, &last);
+
+		/* The replay copy gets the end of the body too, then the upstream (if any). */
+		if (r == 0 && (s->flags & S_REPLAYABLE))
+			r = rw__http_chain_clone(&s->replay, &last);
+		if (r == 0 && s->up)
+			r = rw_chain_move(rw__http_upstream_out(s->up), &last);
+		rw_chain_reset(&last);
+		if (r) {
+			rw__http_stream_abort(s, RW_RF_LR, "out of memory");
+			return;
+		}
 	}
 	if (s->up)
 		rw__http_upstream_flush(s->up);
@@ -761,6 +796,13 @@ void rw__http_stream_upstream_ready(struct http_stream *s)
 }
 
 /* ---- timeouts ---- */
+
+static void per_try_expired(struct http_stream *s)
+{
+	rw__http_upstream_release(s->up, false);
+	s->up = NULL;
+	rw__http_stream_upstream_failed(s, -ETIMEDOUT, UPF_PER_TRY_TIMEOUT, false);
+}
 
 uint64_t rw__http_stream_deadline(struct http_stream *s, uint64_t now, bool act)
 {
@@ -792,6 +834,9 @@ uint64_t rw__http_stream_deadline(struct http_stream *s, uint64_t now, bool act)
 	CHECK(hcm->common.max_stream_duration_ms, s->start_ms + hcm->common.max_stream_duration_ms,
 	      rw__http_stream_local_reply(s, 408, "downstream duration timeout", RW_RF_DT,
 	                                  "max_duration_timeout"));
+	CHECK(s->flags & S_RETRY_PENDING, s->retry_at, rw__http_retry_now(s));
+	CHECK(s->per_try_timeout_ms && s->up && !(s->flags & (S_RSP_STARTED | S_TUNNEL)),
+	      s->up_start_ms + s->per_try_timeout_ms, per_try_expired(s));
 	CHECK((s->flags & S_REQ_DONE) && s->route_timeout_ms && !(s->flags & S_TUNNEL),
 	      s->req_end_ms + s->route_timeout_ms,
 	      rw__http_stream_local_reply(s, 504, "upstream request timeout", RW_RF_UT,

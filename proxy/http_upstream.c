@@ -152,19 +152,18 @@ static bool up_release_hold(struct up_conn *u)
 }
 
 /* Detach u from its stream and fail the stream (u is closed). */
-static void fail_stream(struct up_conn *u, int err, bool connect_failed, bool protocol_error,
-                        const char *why)
+static void fail_stream(struct up_conn *u, int err, enum http_up_failure kind, const char *why)
 {
 	struct http_stream *s = u->s;
+	/* A reused connection that failed before any byte of the answer: the upstream closed
+	 * it while idle, the request never reached it.  Safe to send again, once. */
+	bool idle_race = u->served > 0 && !u->got_bytes && kind == UPF_RESET;
 
-	if (s) {
+	if (s)
 		s->up = NULL;
-		if (u->got_bytes)
-			s->flags &= ~S_REPLAYABLE; /* part of a response came: never replay */
-	}
 	up_close(u, why);
 	if (s)
-		rw__http_stream_upstream_failed(s, err, connect_failed, protocol_error);
+		rw__http_stream_upstream_failed(s, err, kind, idle_race);
 }
 
 /* ---- response parser callbacks ---- */
@@ -251,7 +250,7 @@ static void up_process(struct up_conn *u)
 			rw_log_debug("http", "[C%llu] bad response from %s: %s",
 			             (unsigned long long)s->id, u->pool->host->name,
 			             detail ? detail : "");
-			fail_stream(u, -EPROTO, false, true, "malformed response");
+			fail_stream(u, -EPROTO, UPF_PROTOCOL, "malformed response");
 			return;
 		}
 		if (n == 0)
@@ -262,7 +261,7 @@ static void up_process(struct up_conn *u)
 			u->got_body = false;
 			rw_chain_consume(&u->in, u->body_off);
 			if (rw_chain_split(&body, &u->in, u->body_len)) {
-				fail_stream(u, -ENOMEM, false, false, "out of memory");
+				fail_stream(u, -ENOMEM, UPF_RESET, "out of memory");
 				return;
 			}
 			rw__http_stream_response_body(s, &body);
@@ -320,11 +319,11 @@ static void on_data(struct rw_sock *sock, void *ctx, struct rw_buf *b, uint32_t 
 		if (rw_chain_append_buf(&tmp, b, off, len) == 0)
 			rw__http_stream_tunnel_data(u->s, &tmp);
 		else
-			fail_stream(u, -ENOMEM, false, false, "out of memory");
+			fail_stream(u, -ENOMEM, UPF_RESET, "out of memory");
 		rw_chain_reset(&tmp);
 	} else if (rw_chain_append_recv(&u->in, rw_engine_pool(eng_of(u->pool->hw)), b, off, len) <
 	           0) {
-		fail_stream(u, -ENOMEM, false, false, "out of memory");
+		fail_stream(u, -ENOMEM, UPF_RESET, "out of memory");
 	} else {
 		up_process(u);
 	}
@@ -352,7 +351,7 @@ static void on_eof(struct rw_sock *sock, void *ctx)
 		u->head.keep_alive = false;
 		deliver_end(u);
 	} else {
-		fail_stream(u, -ECONNRESET, false, false, "closed by the upstream");
+		fail_stream(u, -ECONNRESET, UPF_RESET, "closed by the upstream");
 	}
 	up_release_hold(u);
 	rw__http_conn_release(c);
@@ -378,7 +377,8 @@ static void on_error(struct rw_sock *sock, void *ctx, int err)
 	if ((u->flags & UP_TUNNEL) && u->s)
 		rw__http_stream_abort(u->s, RW_RF_UR, "tunnel upstream error");
 	else
-		fail_stream(u, err, connect, false, connect ? "connect failed" : "upstream error");
+		fail_stream(u, err, connect ? UPF_CONNECT : UPF_RESET,
+		            connect ? "connect failed" : "upstream error");
 	rw__http_conn_release(c);
 }
 
@@ -413,13 +413,13 @@ static void on_connect_timeout(struct rw_timer *t, void *arg)
 	atomic_fetch_add_explicit(&u->pool->host->cx_connect_fail, 1, memory_order_relaxed);
 	if (c)
 		rw__http_conn_hold(c);
-	fail_stream(u, -ETIMEDOUT, true, false, "connect timeout");
+	fail_stream(u, -ETIMEDOUT, UPF_CONNECT_TIMEOUT, "connect timeout");
 	if (c)
 		rw__http_conn_release(c);
 }
 
 int rw__http_upstream_acquire(struct http_worker *hw, struct rw_host *host,
-                              const struct rw_cluster *cluster, struct http_stream *s,
+                              const struct rw_cluster *cluster, struct http_stream *s, bool fresh,
                               struct up_conn **out)
 {
 	struct up_pool *p = pool_get(hw, host);
@@ -428,8 +428,7 @@ int rw__http_upstream_acquire(struct http_worker *hw, struct rw_host *host,
 
 	if (!p)
 		return -ENOMEM;
-	/* A retry (attempts > 0) always takes a new connection. */
-	if (p->n_idle && s->attempts == 0) {
+	if (p->n_idle && !fresh) {
 		u = p->idle.idle_next;
 		idle_unlink(u);
 		u->s = s;

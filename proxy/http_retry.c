@@ -1,0 +1,260 @@
+/*
+ * Envoy's router retries: which failures and responses are retried (retry_on, the
+ * x-envoy-retry-on / x-envoy-max-retries request headers), the jittered exponential back-off,
+ * picking another host, and re-sending the request from its replay copy.
+ *
+ * The request is kept, by reference, as the bytes sent upstream (head and framed body) while
+ * it fits the replay limit; a request that outgrew it is no longer retried (Envoy buffers a
+ * retriable request up to the connection's buffer limit).  A retry is a new upstream
+ * exchange: the failed connection is closed, the response (a retriable 5xx) never reaches the
+ * client.  Back-off waits on the connection's one timer (retry_at is a stream deadline).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/log.h"
+#include "lb/cluster.h"
+#include "proxy/http_internal.h"
+#include "ring/engine.h"
+
+static struct rw_engine *eng(const struct http_stream *s)
+{
+	return s->c->l->worker->eng;
+}
+
+/* Envoy's retry_on names, for the x-envoy-retry-on request header. */
+static const struct {
+	const char *name;
+	uint32_t bit;
+} conditions[] = {
+    {"5xx", RW_CONFIG_RETRY_5XX},
+    {"gateway-error", RW_CONFIG_RETRY_GATEWAY_ERROR},
+    {"reset", RW_CONFIG_RETRY_RESET},
+    {"connect-failure", RW_CONFIG_RETRY_CONNECT_FAILURE},
+    {"retriable-4xx", RW_CONFIG_RETRY_RETRIABLE_4XX},
+    {"refused-stream", RW_CONFIG_RETRY_REFUSED_STREAM},
+    {"retriable-status-codes", RW_CONFIG_RETRY_RETRIABLE_STATUS_CODES},
+    {"retriable-headers", RW_CONFIG_RETRY_RETRIABLE_HEADERS},
+    {"envoy-ratelimited", RW_CONFIG_RETRY_ENVOY_RATELIMITED},
+};
+
+static uint32_t parse_retry_on(const char *v, size_t len)
+{
+	uint32_t bits = 0;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t j = i, a, b;
+
+		while (j < len && v[j] != ',')
+			j++;
+		a = i;
+		b = j;
+		while (a < b && (v[a] == ' ' || v[a] == '\t'))
+			a++;
+		while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
+			b--;
+		for (size_t k = 0; k < sizeof(conditions) / sizeof(conditions[0]); k++)
+			if (strlen(conditions[k].name) == b - a &&
+			    strncasecmp(conditions[k].name, v + a, b - a) == 0)
+				bits |= conditions[k].bit;
+		i = j + 1;
+	}
+	return bits;
+}
+
+void rw__http_retry_setup(struct http_stream *s, const struct rw_config_retry_policy *p)
+{
+	struct rw_http_headers *h = &s->req;
+	size_t len = 0;
+	const char *v;
+
+	s->retry = p->present ? p : NULL;
+	s->retry_on = p->present ? p->retry_on : 0;
+	s->retries_left = p->present ? p->num_retries : 0;
+	s->per_try_timeout_ms = p->present ? p->per_try_timeout_ms : 0;
+	/* Envoy honours these request headers (external ones were stripped at the edge). */
+	v = rw_http_headers_get(h, "x-envoy-retry-on", &len);
+	if (v) {
+		s->retry_on |= parse_retry_on(v, len);
+		if (!p->present)
+			s->retries_left = 1;
+	}
+	v = rw_http_headers_get(h, "x-envoy-max-retries", &len);
+	if (v && len && len < 6) {
+		uint32_t n = 0;
+		size_t i;
+
+		for (i = 0; i < len && v[i] >= '0' && v[i] <= '9'; i++)
+			n = n * 10 + (uint32_t)(v[i] - '0');
+		if (i == len)
+			s->retries_left = n;
+	}
+	rw_http_headers_remove(h, RW_HTTP_LIT("x-envoy-retry-on"));
+	rw_http_headers_remove(h, RW_HTTP_LIT("x-envoy-max-retries"));
+	if (!s->retry_on)
+		s->retries_left = 0;
+}
+
+bool rw__http_retry_failure_retriable(const struct http_stream *s, enum http_up_failure kind)
+{
+	uint32_t on = s->retry_on;
+
+	switch (kind) {
+	case UPF_CONNECT:
+	case UPF_CONNECT_TIMEOUT:
+		return on & (RW_CONFIG_RETRY_CONNECT_FAILURE | RW_CONFIG_RETRY_RESET |
+		             RW_CONFIG_RETRY_5XX | RW_CONFIG_RETRY_GATEWAY_ERROR);
+	case UPF_RESET:
+		return on & (RW_CONFIG_RETRY_RESET | RW_CONFIG_RETRY_5XX |
+		             RW_CONFIG_RETRY_GATEWAY_ERROR);
+	case UPF_PER_TRY_TIMEOUT:
+		return on & (RW_CONFIG_RETRY_5XX | RW_CONFIG_RETRY_GATEWAY_ERROR |
+		             RW_CONFIG_RETRY_RESET);
+	case UPF_PROTOCOL:
+		return on & RW_CONFIG_RETRY_5XX; /* answered as a 502 */
+	}
+	return false;
+}
+
+static bool header_matches(const struct rw_http_headers *h, const struct rw_config_header_match *m)
+{
+	int i = rw_http_headers_find(h, m->name, strlen(m->name), 0);
+	bool ok;
+
+	if (m->kind == RW_CONFIG_VALUE_PRESENT) {
+		ok = (i >= 0) == m->present;
+	} else if (i < 0) {
+		ok = false;
+	} else {
+		const char *v = rw_http_field_value(h, (uint32_t)i);
+		size_t vl = h->f[i].value_len, pl = strlen(m->string.value);
+		int (*cmp)(const char *, const char *, size_t) =
+		    m->string.ignore_case ? strncasecmp : strncmp;
+
+		switch (m->string.kind) {
+		case RW_CONFIG_STRING_EXACT:
+			ok = vl == pl && cmp(v, m->string.value, pl) == 0;
+			break;
+		case RW_CONFIG_STRING_PREFIX:
+			ok = vl >= pl && cmp(v, m->string.value, pl) == 0;
+			break;
+		case RW_CONFIG_STRING_SUFFIX:
+			ok = vl >= pl && cmp(v + vl - pl, m->string.value, pl) == 0;
+			break;
+		case RW_CONFIG_STRING_CONTAINS:
+			ok = false;
+			for (size_t k = 0; !ok && k + pl <= vl; k++)
+				ok = cmp(v + k, m->string.value, pl) == 0;
+			break;
+		default:
+			ok = false; /* regex retriable headers: not evaluated here */
+			break;
+		}
+	}
+	return ok != m->invert_match;
+}
+
+bool rw__http_retry_response_retriable(const struct http_stream *s, uint16_t status)
+{
+	uint32_t on = s->retry_on;
+	const struct rw_config_retry_policy *p = s->retry;
+
+	if ((on & RW_CONFIG_RETRY_5XX) && status >= 500 && status <= 599)
+		return true;
+	if ((on & RW_CONFIG_RETRY_GATEWAY_ERROR) && status >= 502 && status <= 504)
+		return true;
+	if ((on & RW_CONFIG_RETRY_RETRIABLE_4XX) && status == 409)
+		return true;
+	if ((on & RW_CONFIG_RETRY_RETRIABLE_STATUS_CODES) && p)
+		for (size_t i = 0; i < p->n_retriable_status_codes; i++)
+			if (p->retriable_status_codes[i] == status)
+				return true;
+	if ((on & RW_CONFIG_RETRY_RETRIABLE_HEADERS) && p)
+		for (size_t i = 0; i < p->n_retriable_headers; i++)
+			if (header_matches(&s->rsp, &p->retriable_headers[i]))
+				return true;
+	return false;
+}
+
+bool rw__http_retry_schedule(struct http_stream *s)
+{
+	const struct rw_config_retry_policy *p = s->retry;
+	uint64_t base =
+	    p && p->backoff_base_ms ? p->backoff_base_ms : RW_CONFIG_DEFAULT_RETRY_BASE_MS;
+	uint64_t max = p && p->backoff_max_ms ? p->backoff_max_ms : 10 * base;
+	uint64_t interval, delay;
+	uint32_t n = s->retries_done;
+
+	if (!s->retries_left || !(s->flags & S_REPLAYABLE) || (s->flags & S_RSP_STARTED)) {
+		if (s->retry_on && !s->retries_left)
+			s->rflags |= RW_RF_URX;
+		return false;
+	}
+	if (p && p->n_retriable_request_headers) {
+		for (size_t i = 0; i < p->n_retriable_request_headers; i++)
+			if (!header_matches(&s->req, &p->retriable_request_headers[i]))
+				return false;
+	}
+	if (s->up) {
+		rw__http_upstream_release(s->up, false);
+		s->up = NULL;
+	}
+	s->retries_left--;
+	s->retries_done++;
+	/* Jittered exponential back-off (Envoy): random in [0, min(base * 2^n, max)). */
+	interval = n < 20 ? base << n : max;
+	if (interval > max)
+		interval = max;
+	delay = interval ? rw__http_random(s->c->l->worker->http) % interval : 0;
+	s->retry_at = rw_engine_now_ms(eng(s)) + delay;
+	s->flags |= S_RETRY_PENDING;
+	rw_log_debug("http", "[C%llu] retry %u in %llu ms", (unsigned long long)s->id,
+	             s->retries_done, (unsigned long long)delay);
+	rw__http_conn_arm_timer(s->c);
+	return true;
+}
+
+void rw__http_retry_now(struct http_stream *s)
+{
+	const struct rw_config_retry_policy *p = s->retry;
+	uint32_t tries = p && p->previous_hosts ? (p->host_selection_retry_max_attempts + 1) : 1;
+	struct rw_host *host = NULL;
+	struct rw_chain *out;
+
+	s->flags &= ~S_RETRY_PENDING;
+	s->retry_at = 0;
+	/* previous_hosts: pick again (up to host_selection_retry_max_attempts) to avoid the
+	 * host that just failed. */
+	for (uint32_t i = 0; i < tries; i++) {
+		if (host)
+			rw_host_unref(host);
+		host = rw_lb_round_robin_pick(s->cluster);
+		if (!host || host != s->host)
+			break;
+	}
+	if (!host) {
+		rw__http_local_reply_full(s, 503, RW_HTTP_LIT("no healthy upstream"), NULL, false,
+		                          RW_RF_UH, "no_healthy_upstream");
+		return;
+	}
+	if (s->host)
+		rw_host_unref(s->host);
+	s->host = host;
+	if (rw__http_upstream_acquire(s->c->l->worker->http, s->host, s->cluster, s, false,
+	                              &s->up)) {
+		rw__http_stream_upstream_failed(s, -ENOMEM, UPF_CONNECT, false);
+		return;
+	}
+	out = rw__http_upstream_out(s->up);
+	if (rw__http_chain_clone(out, &s->replay)) {
+		rw__http_stream_abort(s, RW_RF_LR, "out of memory");
+		return;
+	}
+	rw__http_upstream_expect(s->up, s->head.method);
+	s->up_start_ms = rw_engine_now_ms(eng(s));
+	rw__http_upstream_flush(s->up);
+	rw__http_conn_arm_timer(s->c);
+}
