@@ -1,11 +1,13 @@
 /*
- * config.cluster.v3.Cluster and its load_assignment (endpoint.v3.ClusterLoadAssignment).
+ * config.cluster.v3.Cluster: STATIC, STRICT_DNS and LOGICAL_DNS clusters, their DNS refresh,
+ * lookup family and c-ares resolver fields, and Envoy's defaults for everything a cluster
+ * carries.  The cluster's larger parts have their own files:
  *
- * STATIC, STRICT_DNS and LOGICAL_DNS clusters with ROUND_ROBIN are implemented (DNS clusters
- * with their refresh, lookup family and c-ares resolver fields); the locality/priority/weight
- * structure of load_assignment is flattened into one endpoint list in config order, so every
- * field that would give that structure meaning (priority, weights, health status) is
- * refused until the load balancer can honour it.
+ *   load_assignment.c   load_assignment (localities, priorities, weights, health status)
+ *   cluster_lb.c        lb_policy, the *_lb_config messages and common_lb_config
+ *   health_check.c      health_checks[]
+ *   outlier.c           outlier_detection
+ *   circuit_breakers.c  circuit_breakers
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,123 +17,6 @@
 
 #include "config/internal.h"
 
-/* Collects endpoints while walking load_assignment; cap is the endpoints array's size. */
-struct endpoint_list {
-	struct rw_config_cluster *cluster;
-	size_t cap;
-	bool dns; /* the cluster's type (peeked before the walk) allows names */
-};
-
-struct endpoint_address {
-	struct rw_config_addr addr;
-	char *hostname;
-	uint16_t port;
-	bool found, dns;
-};
-
-static int endpoint_address(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
-{
-	struct endpoint_address *ea = obj;
-
-	ea->found = true;
-	return rw__get_endpoint_address(ctx, v, ea->dns, &ea->addr, &ea->hostname, &ea->port);
-}
-
-static const struct rw__field endpoint_fields[] = {
-    RW__FIELD("address", endpoint_address),
-    RW__UNSUPPORTED("health_check_config"),
-    RW__UNSUPPORTED("hostname"),
-    RW__UNSUPPORTED("additional_addresses"),
-};
-
-static int lb_endpoint_endpoint(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
-{
-	struct endpoint_list *list = obj;
-	struct rw_config_cluster *c = list->cluster;
-	struct endpoint_address ea = {.found = false, .dns = list->dns};
-	int rc = rw__walk_map(ctx, v, endpoint_fields, RW__N(endpoint_fields), &ea);
-
-	if (!rc && !ea.found)
-		rc = rw__fail(ctx, v, "missing required field 'address'");
-	if (!rc &&
-	    rw__grow((void **)&c->endpoints, &list->cap, c->n_endpoints + 1, sizeof(*c->endpoints)))
-		rc = rw__fail_oom(ctx);
-	if (rc) {
-		free(ea.hostname);
-		return rc;
-	}
-	c->endpoints[c->n_endpoints].addr = ea.addr;
-	c->endpoints[c->n_endpoints].hostname = ea.hostname;
-	c->endpoints[c->n_endpoints].port = ea.port;
-	c->n_endpoints++;
-	return 0;
-}
-
-static const struct rw__field lb_endpoint_fields[] = {
-    RW__FIELD("endpoint", lb_endpoint_endpoint),
-    RW__UNSUPPORTED("endpoint_name"),
-    RW__UNSUPPORTED("health_status"),
-    RW__UNSUPPORTED("metadata"),
-    RW__UNSUPPORTED("load_balancing_weight"),
-};
-
-static int walk_lb_endpoint(struct rw__ctx *ctx, const struct rw__node *item, size_t index,
-                            void *obj)
-{
-	struct endpoint_list *list = obj;
-	size_t before = list->cluster->n_endpoints;
-	int rc = rw__walk_map(ctx, item, lb_endpoint_fields, RW__N(lb_endpoint_fields), list);
-
-	(void)index;
-	if (rc)
-		return rc;
-	if (list->cluster->n_endpoints == before)
-		return rw__fail(ctx, item, "missing required field 'endpoint'");
-	return 0;
-}
-
-static int locality_lb_endpoints(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
-{
-	return rw__walk_seq(ctx, v, walk_lb_endpoint, obj);
-}
-
-static const struct rw__field locality_fields[] = {
-    RW__UNSUPPORTED("locality"),
-    RW__UNSUPPORTED("metadata"),
-    RW__FIELD("lb_endpoints", locality_lb_endpoints),
-    RW__UNSUPPORTED("leds_cluster_locality_config"),
-    RW__UNSUPPORTED("load_balancing_weight"),
-    RW__UNSUPPORTED("priority"),
-    RW__UNSUPPORTED("proximity"),
-};
-
-static int walk_locality(struct rw__ctx *ctx, const struct rw__node *item, size_t index, void *obj)
-{
-	(void)index;
-	return rw__walk_map(ctx, item, locality_fields, RW__N(locality_fields), obj);
-}
-
-static int assignment_endpoints(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
-{
-	return rw__walk_seq(ctx, v, walk_locality, obj);
-}
-
-/* Envoy does not require it to match the cluster's name for STATIC clusters; only checked. */
-static int assignment_cluster_name(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
-{
-	(void)obj;
-	if (v->kind != RW__NODE_SCALAR)
-		return rw__fail(ctx, v, "expected a string");
-	return 0;
-}
-
-static const struct rw__field assignment_fields[] = {
-    RW__FIELD("cluster_name", assignment_cluster_name),
-    RW__FIELD("endpoints", assignment_endpoints),
-    RW__UNSUPPORTED("named_endpoints"),
-    RW__UNSUPPORTED("policy"),
-};
-
 /* Envoy's type names in enum order; the walk peeks at "type" before the endpoints. */
 static const char *const cluster_types[] = {"STATIC", "STRICT_DNS", "LOGICAL_DNS", "EDS",
                                             "ORIGINAL_DST"};
@@ -139,16 +24,6 @@ static const char *const cluster_types[] = {"STATIC", "STRICT_DNS", "LOGICAL_DNS
 static bool is_dns_type(const char *type)
 {
 	return !strcmp(type, "STRICT_DNS") || !strcmp(type, "LOGICAL_DNS");
-}
-
-static int cluster_load_assignment(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
-{
-	struct rw_config_cluster *c = obj;
-	struct endpoint_list list = {c, c->n_endpoints,
-	                             c->type == RW_CONFIG_CLUSTER_STRICT_DNS ||
-	                                 c->type == RW_CONFIG_CLUSTER_LOGICAL_DNS};
-
-	return rw__walk_map(ctx, v, assignment_fields, RW__N(assignment_fields), &list);
 }
 
 static int cluster_name(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
@@ -392,29 +267,6 @@ static int cluster_typed_dns_resolver_config(struct rw__ctx *ctx, const struct r
 	return 0;
 }
 
-static int cluster_lb_policy(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
-{
-	static const char *const policies[] = {
-	    "ROUND_ROBIN",
-	    "LEAST_REQUEST",
-	    "RING_HASH",
-	    "RANDOM",
-	    "MAGLEV",
-	    "CLUSTER_PROVIDED",
-	    "LOAD_BALANCING_POLICY_CONFIG",
-	};
-	size_t p;
-	int rc = rw__get_enum(ctx, v, policies, RW__N(policies), &p);
-
-	if (rc)
-		return rc;
-	if (p != 0)
-		return rw__fail(ctx, v, "lb_policy '%s' is not supported by ringway yet",
-		                policies[p]);
-	((struct rw_config_cluster *)obj)->lb_policy = RW_CONFIG_LB_ROUND_ROBIN;
-	return 0;
-}
-
 static int cluster_connect_timeout(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 {
 	uint64_t ms;
@@ -447,11 +299,11 @@ static const struct rw__field cluster_fields[] = {
     RW__UNSUPPORTED("eds_cluster_config"),
     RW__FIELD("connect_timeout", cluster_connect_timeout),
     RW__FIELD("per_connection_buffer_limit_bytes", cluster_buffer_limit),
-    RW__FIELD("lb_policy", cluster_lb_policy),
-    RW__FIELD("load_assignment", cluster_load_assignment),
-    RW__UNSUPPORTED("health_checks"),
+    RW__FIELD("lb_policy", rw__walk_lb_policy),
+    RW__FIELD("load_assignment", rw__walk_load_assignment),
+    RW__FIELD("health_checks", rw__walk_health_checks),
     RW__UNSUPPORTED("max_requests_per_connection"),
-    RW__UNSUPPORTED("circuit_breakers"),
+    RW__FIELD("circuit_breakers", rw__walk_circuit_breakers),
     RW__UNSUPPORTED("upstream_http_protocol_options"),
     RW__UNSUPPORTED("common_http_protocol_options"),
     RW__UNSUPPORTED("http_protocol_options"),
@@ -469,16 +321,16 @@ static const struct rw__field cluster_fields[] = {
     RW__FIELD("typed_dns_resolver_config", cluster_typed_dns_resolver_config),
     RW__UNSUPPORTED("dns_min_refresh_rate"),
     RW__UNSUPPORTED("wait_for_warm_on_init"),
-    RW__UNSUPPORTED("outlier_detection"),
+    RW__FIELD("outlier_detection", rw__walk_outlier_detection),
     RW__UNSUPPORTED("cleanup_interval"),
     RW__UNSUPPORTED("upstream_bind_config"),
     RW__UNSUPPORTED("lb_subset_config"),
-    RW__UNSUPPORTED("ring_hash_lb_config"),
-    RW__UNSUPPORTED("maglev_lb_config"),
+    RW__FIELD("ring_hash_lb_config", rw__walk_ring_hash_lb),
+    RW__FIELD("maglev_lb_config", rw__walk_maglev_lb),
     RW__UNSUPPORTED("original_dst_lb_config"),
-    RW__UNSUPPORTED("least_request_lb_config"),
-    RW__UNSUPPORTED("round_robin_lb_config"),
-    RW__UNSUPPORTED("common_lb_config"),
+    RW__FIELD("least_request_lb_config", rw__walk_least_request_lb),
+    RW__FIELD("round_robin_lb_config", rw__walk_round_robin_lb),
+    RW__FIELD("common_lb_config", rw__walk_common_lb),
     RW__UNSUPPORTED("transport_socket"),
     RW__UNSUPPORTED("metadata"),
     RW__UNSUPPORTED("protocol_selection"),
@@ -496,8 +348,60 @@ static const struct rw__field cluster_fields[] = {
     RW__UNSUPPORTED("connection_pool_per_downstream_connection"),
 };
 
+/* Envoy's defaults for the policy parts, set whether or not the document has them. */
+static void set_policy_defaults(struct rw_config_cluster *c)
+{
+	static const struct rw_config_cb_thresholds cb = {
+	    .max_connections = 1024,
+	    .max_pending_requests = 1024,
+	    .max_requests = 1024,
+	    .max_retries = 3,
+	    .budget_percent = 20.0,
+	    .min_retry_concurrency = 3,
+	};
+
+	c->lb = (struct rw_config_lb){
+	    .choice_count = 2,
+	    .active_request_bias = 1.0,
+	    .ring_min = 1024,
+	    .ring_max = 8388608,
+	    .maglev_table_size = 65537,
+	    .healthy_panic_threshold_ppm = 500000, /* 50% */
+	    .overprovisioning_factor = 140,
+	};
+	c->outlier = (struct rw_config_outlier){
+	    .consecutive_5xx = 5,
+	    .consecutive_gateway_failure = 5,
+	    .consecutive_local_origin_failure = 5,
+	    .interval_ms = 10000,
+	    .base_ejection_time_ms = 30000,
+	    .max_ejection_time_ms = 300000,
+	    .max_ejection_percent = 10,
+	    .enforcing_consecutive_5xx = 100,
+	    .enforcing_consecutive_gateway_failure = 0,
+	    .enforcing_consecutive_local_origin_failure = 100,
+	    .enforcing_success_rate = 100,
+	    .enforcing_failure_percentage = 0,
+	    .enforcing_failure_percentage_local_origin = 0,
+	    .success_rate_minimum_hosts = 5,
+	    .success_rate_request_volume = 100,
+	    .success_rate_stdev_factor = 1900,
+	    .failure_percentage_threshold = 85,
+	    .failure_percentage_minimum_hosts = 5,
+	    .failure_percentage_request_volume = 50,
+	};
+	c->cb[RW_CONFIG_PRIORITY_DEFAULT] = cb;
+	c->cb[RW_CONFIG_PRIORITY_HIGH] = cb;
+	c->n_priorities = 1;
+}
+
 int rw__walk_cluster(struct rw__ctx *ctx, const struct rw__node *item, size_t index, void *cfg)
 {
+	/* Cluster's lb_config oneof. */
+	static const char *const lb_configs[] = {
+	    "ring_hash_lb_config", "maglev_lb_config", "original_dst_lb_config",
+	    "least_request_lb_config", "round_robin_lb_config"};
+	int which;
 	struct rw_config_cluster *c = &((struct rw_config *)cfg)->clusters[index];
 	const struct rw__node *type = rw__map_get(item, "type", false);
 	char shown[96];
@@ -512,7 +416,10 @@ int rw__walk_cluster(struct rw__ctx *ctx, const struct rw__node *item, size_t in
 	c->buffer_limit = RW_CONFIG_DEFAULT_BUFFER_LIMIT;
 	c->dns_lookup_family = RW_CONFIG_DNS_AUTO;
 	c->dns_refresh_ms = RW_CONFIG_DEFAULT_DNS_REFRESH_MS;
+	set_policy_defaults(c);
 	rc = rw__walk_map(ctx, item, cluster_fields, RW__N(cluster_fields), c);
+	if (rc == 0)
+		rc = rw__oneof(ctx, item, lb_configs, RW__N(lb_configs), &which);
 	if (rc)
 		return rc;
 	if (c->type == RW_CONFIG_CLUSTER_LOGICAL_DNS && c->n_endpoints != 1) {
@@ -551,4 +458,5 @@ void rw__cluster_free(struct rw_config_cluster *c)
 		free(c->endpoints[i].hostname);
 	free(c->endpoints);
 	resolver_free(&c->dns_resolver);
+	rw__health_checks_free(c->health_checks, c->n_health_checks);
 }

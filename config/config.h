@@ -389,7 +389,7 @@ struct rw_config_fault {
 	bool has_delay;
 	uint64_t delay_ms;           /* delay.fixed_delay */
 	bool delay_from_header;      /* delay.header_delay: x-envoy-fault-delay-request */
-	rw_config_ppm delay_percent; /* delay.percentage; default 100% */
+	rw_config_ppm delay_percent; /* delay.percentage; unset = 0 (Envoy: never) */
 	bool has_abort;
 	uint16_t abort_status;  /* abort.http_status */
 	bool abort_from_header; /* abort.header_abort: x-envoy-fault-abort-request */

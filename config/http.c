@@ -3,10 +3,12 @@
  * connection knobs, the HTTP filter chain, upgrade configs, and the inline route_config
  * (route.c).  Every default is Envoy's; see the RW_CONFIG_DEFAULT_* values in config.h.
  *
- * The only HTTP filter is the router, and as in Envoy it must be last.  Any other HTTP filter
- * type is reported as not supported (so users can tell a missing feature from a typo).
- * There is no HTTP data path yet: bootstrap.c refuses a document with an HCM once it has
- * been checked (the "gate"), so this file only fills structs.
+ * HTTP filters: the router, which as in Envoy must be last (the only terminal filter), and
+ * before it, in any order, envoy.filters.http.local_ratelimit (local_ratelimit.c) and
+ * envoy.filters.http.fault (fault.c).  Any other HTTP filter type is reported as not
+ * supported (so users can tell a missing feature from a typo).  Once the HCM is walked, the
+ * typed_per_filter_config keys of its routes are checked against these filters
+ * (per_filter_config.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,7 +17,9 @@
 
 #include "config/internal.h"
 
-#define ROUTER_TYPE "envoy.extensions.filters.http.router.v3.Router"
+#define ROUTER_TYPE          "envoy.extensions.filters.http.router.v3.Router"
+#define LOCAL_RATELIMIT_TYPE "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"
+#define FAULT_TYPE           "envoy.extensions.filters.http.fault.v3.HTTPFault"
 
 static int router_suppress(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 {
@@ -60,6 +64,16 @@ static int hf_typed_config(struct rw__ctx *ctx, const struct rw__node *v, void *
 		f->u.router.dynamic_stats = true;
 		return rw__walk_map(ctx, v, router_fields, RW__N(router_fields), f);
 	}
+	if (strcmp(name, LOCAL_RATELIMIT_TYPE) == 0) {
+		f->kind = RW_CONFIG_HTTP_FILTER_LOCAL_RATELIMIT;
+		rw__unserved(ctx, type, "the local_ratelimit HTTP filter");
+		return rw__walk_local_ratelimit(ctx, v, &f->u.local_ratelimit, false);
+	}
+	if (strcmp(name, FAULT_TYPE) == 0) {
+		f->kind = RW_CONFIG_HTTP_FILTER_FAULT;
+		rw__unserved(ctx, type, "the fault HTTP filter");
+		return rw__walk_fault(ctx, v, &f->u.fault);
+	}
 	return rw__any_type_unsupported(ctx, type, name);
 }
 
@@ -87,10 +101,14 @@ static int walk_http_filter(struct rw__ctx *ctx, const struct rw__node *item, si
 		return rw__fail(ctx, item, "missing required field 'name'");
 	if (!f->kind)
 		return rw__fail(ctx, item, "missing required field 'typed_config'");
-	if (index + 1 != hcm->n_http_filters)
+	if (f->kind == RW_CONFIG_HTTP_FILTER_ROUTER && index + 1 != hcm->n_http_filters)
 		return rw__fail(ctx, item,
 		                "the router is a terminal filter and must be the last "
 		                "in http_filters");
+	if (f->kind != RW_CONFIG_HTTP_FILTER_ROUTER && index + 1 == hcm->n_http_filters)
+		return rw__fail(ctx, item,
+		                "http_filters must end with envoy.filters.http.router (this "
+		                "filter is not terminal)");
 	return 0;
 }
 
@@ -549,15 +567,22 @@ int rw__walk_hcm(struct rw__ctx *ctx, const struct rw__node *any, struct rw_conf
 		if (!hcm->server_name)
 			return rw__fail_oom(ctx);
 	}
-	return 0;
+	return rw__check_per_filter_keys(ctx, any, hcm);
 }
 
 void rw__hcm_free(struct rw_config_hcm *hcm)
 {
 	free(hcm->stat_prefix);
 	rw__route_config_free(&hcm->route_config);
-	for (size_t i = 0; i < hcm->n_http_filters; i++)
-		free(hcm->http_filters[i].name);
+	for (size_t i = 0; i < hcm->n_http_filters; i++) {
+		struct rw_config_http_filter *f = &hcm->http_filters[i];
+
+		free(f->name);
+		if (f->kind == RW_CONFIG_HTTP_FILTER_LOCAL_RATELIMIT)
+			rw__local_ratelimit_free(&f->u.local_ratelimit);
+		else if (f->kind == RW_CONFIG_HTTP_FILTER_FAULT)
+			rw__fault_free(&f->u.fault);
+	}
 	free(hcm->http_filters);
 	free(hcm->server_name);
 	free(hcm->http1.default_host_for_http_10);

@@ -96,6 +96,14 @@ struct rw__set {
 struct rw__ctx {
 	char *err;
 	size_t errlen;
+	/* The first field that parses but is not acted on by the data path yet (see
+	 * rw__unserved); reported once everything else was checked. */
+	struct {
+		bool seen;
+		unsigned line, col;
+		char path[RW__PATH_MAX];
+		char what[96];
+	} unserved;
 	char path[RW__PATH_MAX]; /* "static_resources.clusters[1].connect_timeout" */
 	size_t path_len;
 	struct rw_config *cfg;
@@ -202,6 +210,14 @@ char *rw__strdup(const char *s);
 /* Grow *array (of elem-sized items) to hold at least want items; -ENOMEM on failure. */
 int rw__grow(void **array, size_t *cap, size_t want, size_t elem);
 
+/*
+ * Remember that node (a field the loader checks but the data path does not serve yet) is in
+ * use; the load then fails at the end, at the first such node, unless
+ * rw__config_allow_unserved (a test hook for the parser's own tests) is set.  Returns 0.
+ */
+int rw__unserved(struct rw__ctx *ctx, const struct rw__node *node, const char *what);
+extern bool rw__config_allow_unserved;
+
 /* values.c: scalar conversions.  Each reports its own error against node. */
 int rw__get_string(struct rw__ctx *ctx, const struct rw__node *node, char **out);
 /* true/false (also quoted, as protobuf's JSON parser accepts). */
@@ -306,5 +322,72 @@ int rw__get_regex_matcher(struct rw__ctx *ctx, const struct rw__node *map, char 
 /* A RegexMatchAndSubstitute {pattern, substitution}: both required, \N checked. */
 int rw__get_regex_substitute(struct rw__ctx *ctx, const struct rw__node *map, char **pattern,
                              char **substitution);
+
+/*
+ * Route policies and the local_ratelimit / fault HTTP filters (route_match.c,
+ * percent.c, retry_policy.c, hash_policy.c, local_ratelimit.c, fault.c,
+ * per_filter_config.c).  The *_copy functions deep-copy (a virtual host's policy into
+ * each of its routes) and return 0 or -ENOMEM; the *_free functions free the contents.
+ */
+int rw__walk_header_matchers(struct rw__ctx *ctx, const struct rw__node *seq,
+                             struct rw_config_header_match **out, size_t *n);
+int rw__header_matchers_copy(struct rw_config_header_match **dst,
+                             const struct rw_config_header_match *src, size_t n);
+void rw__header_matchers_free(struct rw_config_header_match *m, size_t n);
+/* type.v3.FractionalPercent and core.v3.RuntimeFractionalPercent as parts per million. */
+int rw__get_fractional_percent(struct rw__ctx *ctx, const struct rw__node *node,
+                               rw_config_ppm *out);
+int rw__get_runtime_percent(struct rw__ctx *ctx, const struct rw__node *node, rw_config_ppm *out);
+int rw__walk_retry_policy(struct rw__ctx *ctx, const struct rw__node *map,
+                          struct rw_config_retry_policy *p);
+int rw__retry_policy_copy(struct rw_config_retry_policy *dst,
+                          const struct rw_config_retry_policy *src);
+void rw__retry_policy_free(struct rw_config_retry_policy *p);
+int rw__walk_hash_policies(struct rw__ctx *ctx, const struct rw__node *seq,
+                           struct rw_config_hash_policy **out, size_t *n);
+void rw__hash_policies_free(struct rw_config_hash_policy *h, size_t n);
+/* per_route: a typed_per_filter_config override, which needs a token_bucket. */
+int rw__walk_local_ratelimit(struct rw__ctx *ctx, const struct rw__node *map,
+                             struct rw_config_local_ratelimit *lr, bool per_route);
+int rw__local_ratelimit_copy(struct rw_config_local_ratelimit *dst,
+                             const struct rw_config_local_ratelimit *src);
+void rw__local_ratelimit_free(struct rw_config_local_ratelimit *lr);
+int rw__walk_fault(struct rw__ctx *ctx, const struct rw__node *map, struct rw_config_fault *f);
+int rw__fault_copy(struct rw_config_fault *dst, const struct rw_config_fault *src);
+void rw__fault_free(struct rw_config_fault *f);
+
+/*
+ * per_filter_config.c: typed_per_filter_config of a route or a virtual host.  The
+ * overrides are parsed into (and later moved or copied out of) the ratelimit / fault
+ * members of a zeroed holder action, which rw__route_action_free() frees.
+ */
+int rw__walk_typed_per_filter_config(struct rw__ctx *ctx, const struct rw__node *map,
+                                     struct rw_config_route_action *holder);
+/* Copy holder's overrides into a, except those a already has (its own are more specific). */
+int rw__copy_filter_overrides(struct rw__ctx *ctx, const struct rw_config_route_action *holder,
+                              struct rw_config_route_action *a);
+/* After an HCM walk: every typed_per_filter_config key names one of its http_filters. */
+int rw__check_per_filter_keys(struct rw__ctx *ctx, const struct rw__node *hcm_map,
+                              const struct rw_config_hcm *hcm);
+
+/*
+ * A cluster's policy parts (cluster_lb.c, load_assignment.c, health_check.c, outlier.c,
+ * circuit_breakers.c): field walkers of the Cluster table, obj being the struct
+ * rw_config_cluster, whose Envoy defaults the cluster walker sets first.
+ */
+int rw__walk_lb_policy(struct rw__ctx *ctx, const struct rw__node *v, void *cluster);
+int rw__walk_least_request_lb(struct rw__ctx *ctx, const struct rw__node *v, void *cluster);
+int rw__walk_ring_hash_lb(struct rw__ctx *ctx, const struct rw__node *v, void *cluster);
+int rw__walk_maglev_lb(struct rw__ctx *ctx, const struct rw__node *v, void *cluster);
+int rw__walk_round_robin_lb(struct rw__ctx *ctx, const struct rw__node *v, void *cluster);
+int rw__walk_common_lb(struct rw__ctx *ctx, const struct rw__node *v, void *cluster);
+int rw__walk_load_assignment(struct rw__ctx *ctx, const struct rw__node *v, void *cluster);
+int rw__walk_health_checks(struct rw__ctx *ctx, const struct rw__node *v, void *cluster);
+void rw__health_checks_free(struct rw_config_health_check *hcs, size_t n);
+int rw__walk_outlier_detection(struct rw__ctx *ctx, const struct rw__node *v, void *cluster);
+int rw__walk_circuit_breakers(struct rw__ctx *ctx, const struct rw__node *v, void *cluster);
+/* cluster_lb.c: a finite double (a number, possibly quoted); type.v3.Percent {value} 0..100. */
+int rw__get_double(struct rw__ctx *ctx, const struct rw__node *node, double *out);
+int rw__walk_percent(struct rw__ctx *ctx, const struct rw__node *map, double *out);
 
 #endif

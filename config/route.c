@@ -6,6 +6,11 @@
  * ("*" alone is the default virtual host), and each domain unique across all virtual hosts of
  * one route configuration, since Host matching must be unambiguous.  A route has exactly one
  * action; its match and action live in route_match.c and route_action.c.
+ *
+ * A virtual host's retry_policy and typed_per_filter_config are inherited by its routes at
+ * load time: vhost_inherit() deep-copies them into every route action that has none of
+ * its own, so the data path only ever looks at the route action, and each copy is owned
+ * (and freed) by its route.  The virtual host keeps its own retry policy too (vh->retry).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -67,12 +72,63 @@ static const struct rw__field route_fields[] = {
     RW__UNSUPPORTED("non_forwarding_action"),
     RW__UNSUPPORTED("metadata"),
     RW__UNSUPPORTED("decorator"),
-    RW__UNSUPPORTED("typed_per_filter_config"),
+    /* Parsed after the walk (per_filter_config.c), once the action is known. */
+    RW__IGNORED("typed_per_filter_config"),
     RW__HEADER_MUTATION_FIELDS,
     RW__UNSUPPORTED("tracing"),
     RW__UNSUPPORTED("per_request_buffer_limit_bytes"),
     RW__UNSUPPORTED("stat_prefix"),
 };
+
+static const char *action_name(enum rw_config_route_action_kind action)
+{
+	return action == RW_CONFIG_ACTION_REDIRECT ? "redirect" : "direct_response";
+}
+
+/*
+ * The error for per-filter overrides that would apply to a route without a route action
+ * to hold them: the route's own (vhost_index < 0) or its virtual host's.
+ */
+static int overrides_need_route(struct rw__ctx *ctx, const struct rw__node *map, long vhost_index,
+                                enum rw_config_route_action_kind action)
+{
+	const struct rw__node *key = rw__map_get(map, "typed_per_filter_config", true);
+
+	rw__path_key(ctx, key->u.s.text, key->n);
+	if (vhost_index < 0)
+		return rw__fail(ctx, key,
+		                "typed_per_filter_config on a '%s' route is not supported by "
+		                "ringway yet (only 'route' actions carry per-filter overrides)",
+		                action_name(action));
+	return rw__fail(ctx, key,
+	                "typed_per_filter_config on a virtual host with a '%s' route "
+	                "(routes[%ld]) is not supported by ringway yet (only 'route' actions "
+	                "carry per-filter overrides)",
+	                action_name(action), vhost_index);
+}
+
+/* A route's typed_per_filter_config, moved into its route action. */
+static int route_overrides(struct rw__ctx *ctx, const struct rw__node *item,
+                           struct rw_config_route *r)
+{
+	struct rw_config_route_action holder = {0};
+	int rc = rw__walk_typed_per_filter_config(ctx, item, &holder);
+
+	if (rc == 0 && (holder.ratelimit || holder.fault)) {
+		if (r->action == RW_CONFIG_ACTION_ROUTE) {
+			r->u.route.ratelimit = holder.ratelimit;
+			r->u.route.has_ratelimit_override = holder.has_ratelimit_override;
+			r->u.route.fault = holder.fault;
+			r->u.route.has_fault_override = holder.has_fault_override;
+			holder.ratelimit = NULL;
+			holder.fault = NULL;
+		} else {
+			rc = overrides_need_route(ctx, item, -1, r->action);
+		}
+	}
+	rw__route_action_free(&holder);
+	return rc;
+}
 
 static int walk_route(struct rw__ctx *ctx, const struct rw__node *item, size_t index, void *obj)
 {
@@ -90,7 +146,7 @@ static int walk_route(struct rw__ctx *ctx, const struct rw__node *item, size_t i
 	if (!r->action)
 		return rw__fail(ctx, item,
 		                "a route needs one of 'route', 'redirect', 'direct_response'");
-	return 0;
+	return route_overrides(ctx, item, r);
 }
 
 /* One virtual host's walk: which host, in which route config. */
@@ -175,6 +231,11 @@ static int vh_routes(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 	return rc ? rc : rw__walk_seq(ctx, v, walk_route, vh->routes);
 }
 
+static int vh_retry_policy(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	return rw__walk_retry_policy(ctx, v, &((struct vhost_walk *)obj)->vh->retry);
+}
+
 static const struct rw__field vhost_fields[] = {
     RW__FIELD("name", vh_name),
     RW__FIELD("domains", vh_domains),
@@ -185,10 +246,11 @@ static const struct rw__field vhost_fields[] = {
     RW__UNSUPPORTED("rate_limits"),
     RW__HEADER_MUTATION_FIELDS,
     RW__UNSUPPORTED("cors"),
-    RW__UNSUPPORTED("typed_per_filter_config"),
+    /* Parsed after the walk (per_filter_config.c) and copied into the routes. */
+    RW__IGNORED("typed_per_filter_config"),
     RW__UNSUPPORTED("include_request_attempt_count"),
     RW__UNSUPPORTED("include_attempt_count_in_response"),
-    RW__UNSUPPORTED("retry_policy"),
+    RW__FIELD("retry_policy", vh_retry_policy),
     RW__UNSUPPORTED("retry_policy_typed_config"),
     RW__UNSUPPORTED("hedge_policy"),
     RW__UNSUPPORTED("include_is_timeout_retry_header"),
@@ -196,6 +258,36 @@ static const struct rw__field vhost_fields[] = {
     RW__UNSUPPORTED("request_mirror_policies"),
     RW__UNSUPPORTED("metadata"),
 };
+
+/*
+ * What a virtual host hands down to its routes, Envoy's "the most specific wins": its
+ * retry_policy to each route action without one, its typed_per_filter_config overrides to
+ * each route action without one of that kind.  Copies, so each route owns its own.
+ */
+static int vhost_inherit(struct rw__ctx *ctx, const struct rw__node *item,
+                         struct rw_config_virtual_host *vh)
+{
+	struct rw_config_route_action holder = {0};
+	int rc = rw__walk_typed_per_filter_config(ctx, item, &holder);
+
+	for (size_t i = 0; rc == 0 && i < vh->n_routes; i++) {
+		struct rw_config_route *r = &vh->routes[i];
+		struct rw_config_route_action *a = &r->u.route;
+
+		if (r->action != RW_CONFIG_ACTION_ROUTE) {
+			if (holder.ratelimit || holder.fault)
+				rc = overrides_need_route(ctx, item, (long)i, r->action);
+			continue;
+		}
+		if (vh->retry.present && !a->retry.present &&
+		    rw__retry_policy_copy(&a->retry, &vh->retry))
+			rc = rw__fail_oom(ctx);
+		if (rc == 0)
+			rc = rw__copy_filter_overrides(ctx, &holder, a);
+	}
+	rw__route_action_free(&holder);
+	return rc;
+}
 
 static int walk_vhost(struct rw__ctx *ctx, const struct rw__node *item, size_t index, void *obj)
 {
@@ -211,7 +303,7 @@ static int walk_vhost(struct rw__ctx *ctx, const struct rw__node *item, size_t i
 		return rw__fail(ctx, item, "missing required field 'name'");
 	if (w.vh->n_domains == 0)
 		return rw__fail(ctx, item, "a virtual host needs at least one domain");
-	return 0;
+	return vhost_inherit(ctx, item, w.vh);
 }
 
 static int rc_name(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
@@ -341,6 +433,7 @@ void rw__route_config_free(struct rw_config_route_config *rc)
 			route_free(&vh->routes[r]);
 		free(vh->routes);
 		rw__header_mutations_free(&vh->headers);
+		rw__retry_policy_free(&vh->retry);
 	}
 	free(rc->virtual_hosts);
 	free(rc->name);

@@ -6,6 +6,12 @@
  * document is read (bootstrap.c), like tcp_proxy's; the route config drops those checks
  * again when it says validate_clusters: false.  A direct response body given by filename is
  * read now, once, as Envoy does, and bounded by max_direct_response_body_size_bytes.
+ *
+ * A RouteAction's retry_policy and hash_policy live in retry_policy.c and hash_policy.c;
+ * its ratelimit / fault overrides come from the route's (or virtual host's)
+ * typed_per_filter_config (per_filter_config.c, route.c), and its retry policy from the
+ * virtual host when it has none (route.c).  Everything is owned by the action and freed by
+ * rw__route_action_free().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -215,6 +221,21 @@ static int ra_upgrades(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 	return rw__walk_upgrades(ctx, v, &a->upgrades, &a->n_upgrades, true);
 }
 
+static int ra_retry_policy(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	return rw__walk_retry_policy(ctx, v, &((struct rw_config_route_action *)obj)->retry);
+}
+
+static int ra_hash_policy(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	struct rw_config_route_action *a = obj;
+	int rc = rw__walk_hash_policies(ctx, v, &a->hash_policies, &a->n_hash_policies);
+
+	if (rc == 0 && a->n_hash_policies)
+		rw__unserved(ctx, v, "hash_policy");
+	return rc;
+}
+
 static const char *const cluster_oneof[] = {"cluster", "cluster_header", "weighted_clusters",
                                             "cluster_specifier_plugin",
                                             "inline_cluster_specifier_plugin"};
@@ -244,13 +265,13 @@ static const struct rw__field route_action_fields[] = {
     RW__FIELD("timeout", ra_timeout),
     RW__FIELD("idle_timeout", ra_idle_timeout),
     RW__UNSUPPORTED("early_data_policy"),
-    RW__UNSUPPORTED("retry_policy"),
+    RW__FIELD("retry_policy", ra_retry_policy),
     RW__UNSUPPORTED("retry_policy_typed_config"),
     RW__UNSUPPORTED("request_mirror_policies"),
     RW__UNSUPPORTED("priority"),
     RW__UNSUPPORTED("rate_limits"),
     RW__UNSUPPORTED("include_vh_rate_limits"),
-    RW__UNSUPPORTED("hash_policy"),
+    RW__FIELD("hash_policy", ra_hash_policy),
     RW__UNSUPPORTED("cors"),
     RW__UNSUPPORTED("max_grpc_timeout"),
     RW__UNSUPPORTED("grpc_timeout_offset"),
@@ -300,6 +321,14 @@ void rw__route_action_free(struct rw_config_route_action *a)
 	free(a->regex_rewrite_substitution);
 	free(a->host_rewrite_value);
 	rw__upgrades_free(a->upgrades, a->n_upgrades);
+	rw__retry_policy_free(&a->retry);
+	rw__hash_policies_free(a->hash_policies, a->n_hash_policies);
+	if (a->ratelimit)
+		rw__local_ratelimit_free(a->ratelimit);
+	free(a->ratelimit);
+	if (a->fault)
+		rw__fault_free(a->fault);
+	free(a->fault);
 }
 
 static int rd_https(struct rw__ctx *ctx, const struct rw__node *v, void *obj)

@@ -377,3 +377,50 @@ void rw__route_match_free(struct rw_config_route_match *m)
 	}
 	free(m->query_parameters);
 }
+
+/* A HeaderMatcher list outside RouteMatch (RetryPolicy, HTTPFault): the same walk. */
+int rw__walk_header_matchers(struct rw__ctx *ctx, const struct rw__node *seq,
+                             struct rw_config_header_match **out, size_t *n)
+{
+	int rc = rw__alloc_items(ctx, seq, sizeof(**out), (void **)out, n);
+
+	return rc ? rc : rw__walk_seq(ctx, seq, walk_header_match, *out);
+}
+
+void rw__header_matchers_free(struct rw_config_header_match *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(m[i].name);
+		free(m[i].string.value);
+	}
+	free(m);
+}
+
+int rw__header_matchers_copy(struct rw_config_header_match **dst,
+                             const struct rw_config_header_match *src, size_t n)
+{
+	struct rw_config_header_match *m;
+
+	*dst = NULL;
+	if (n == 0)
+		return 0;
+	m = rw__calloc(n, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		m[i] = src[i];
+		m[i].name = NULL;
+		m[i].string.value = NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		m[i].name = rw__strdup(src[i].name);
+		if (src[i].string.value)
+			m[i].string.value = rw__strdup(src[i].string.value);
+		if (!m[i].name || (src[i].string.value && !m[i].string.value)) {
+			rw__header_matchers_free(m, n);
+			return -ENOMEM;
+		}
+	}
+	*dst = m;
+	return 0;
+}

@@ -116,6 +116,20 @@ int rw__fail_at(struct rw__ctx *ctx, unsigned line, unsigned col, const char *fm
 	return rc;
 }
 
+bool rw__config_allow_unserved;
+
+int rw__unserved(struct rw__ctx *ctx, const struct rw__node *node, const char *what)
+{
+	if (ctx->unserved.seen)
+		return 0;
+	ctx->unserved.seen = true;
+	ctx->unserved.line = node ? node->line : 1;
+	ctx->unserved.col = node ? node->col : 1;
+	memcpy(ctx->unserved.path, ctx->path, sizeof(ctx->path));
+	snprintf(ctx->unserved.what, sizeof(ctx->unserved.what), "%s", what);
+	return 0;
+}
+
 int rw__fail_oom(struct rw__ctx *ctx)
 {
 	rw__errf(ctx->err, ctx->errlen, "out of memory while loading the configuration");

@@ -242,10 +242,10 @@ static const struct bad bad[] = {
      VH0 ".require_tls"
          ": line 21:15: ",
      "field 'require_tls' is not supported by ringway yet"},
-    {GOOD "              retry_policy: {}\n",
-     VH0 ".retry_policy"
-         ": line 21:15: ",
-     "field 'retry_policy' is not supported by ringway yet"},
+    {GOOD "              retry_policy: {retry_priority: {}}\n",
+     VH0 ".retry_policy.retry_priority"
+         ": line 21:30: ",
+     "field 'retry_priority' is not supported by ringway yet"},
     {GOOD "              rate_limits: []\n",
      VH0 ".rate_limits"
          ": line 21:15: ",
@@ -439,14 +439,15 @@ static const struct bad bad[] = {
      R0 ".route.regex_rewrite"
         ": line 20:53: ",
      "missing required field 'pattern'"},
-    {ROUTE_PRE "                route: {cluster: c0, retry_policy: {}}\n",
-     R0 ".route.retry_policy"
-        ": line 20:38: ",
-     "field 'retry_policy' is not supported by ringway yet"},
-    {ROUTE_PRE "                route: {cluster: c0, hash_policy: []}\n",
-     R0 ".route.hash_policy"
-        ": line 20:38: ",
-     "field 'hash_policy' is not supported by ringway yet"},
+    {ROUTE_PRE "                route: {cluster: c0, retry_policy: {rate_limited_retry_back_off: "
+               "{}}}\n",
+     R0 ".route.retry_policy.rate_limited_retry_back_off"
+        ": line 20:53: ",
+     "field 'rate_limited_retry_back_off' is not supported by ringway yet"},
+    {ROUTE_PRE "                route: {cluster: c0, hash_policy: [{filter_state: {key: k}}]}\n",
+     R0 ".route.hash_policy[0].filter_state"
+        ": line 20:53: ",
+     "field 'filter_state' is not supported by ringway yet"},
     {ROUTE_PRE
      "                route: {cluster: c0, cluster_not_found_response_code: BAD_GATEWAY}\n",
      R0 ".route.cluster_not_found_response_code"
@@ -461,10 +462,12 @@ static const struct bad bad[] = {
      R0 ".route.upgrade_configs[0].connect_config"
         ": line 20:80: ",
      "field 'connect_config' is not supported by ringway yet"},
-    {ROUTE_PRE DR "                typed_per_filter_config: {}\n",
-     R0 ".typed_per_filter_config"
-        ": line 21:17: ",
-     "field 'typed_per_filter_config' is not supported by ringway yet"},
+    {ROUTE_PRE DR "                typed_per_filter_config: {cors: {\"@type\": "
+                  "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy}}\n",
+     R0 ".typed_per_filter_config.cors.@type"
+        ": line 21:59: ",
+     "'type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy' is not supported by "
+     "ringway yet"},
     {ROUTE_PRE DR "                decorator: {operation: x}\n",
      R0 ".decorator"
         ": line 21:17: ",
