@@ -66,12 +66,10 @@ static int hf_typed_config(struct rw__ctx *ctx, const struct rw__node *v, void *
 	}
 	if (strcmp(name, LOCAL_RATELIMIT_TYPE) == 0) {
 		f->kind = RW_CONFIG_HTTP_FILTER_LOCAL_RATELIMIT;
-		rw__unserved(ctx, type, "the local_ratelimit HTTP filter");
 		return rw__walk_local_ratelimit(ctx, v, &f->u.local_ratelimit, false);
 	}
 	if (strcmp(name, FAULT_TYPE) == 0) {
 		f->kind = RW_CONFIG_HTTP_FILTER_FAULT;
-		rw__unserved(ctx, type, "the fault HTTP filter");
 		return rw__walk_fault(ctx, v, &f->u.fault);
 	}
 	return rw__any_type_unsupported(ctx, type, name);

@@ -220,7 +220,11 @@ static int lr_filter_enforced(struct rw__ctx *ctx, const struct rw__node *v, voi
 
 static int lr_per_connection(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 {
-	return rw__get_bool(ctx, v, &LR(obj)->local_rate_limit_per_downstream_connection);
+	int rc = rw__get_bool(ctx, v, &LR(obj)->local_rate_limit_per_downstream_connection);
+
+	if (rc == 0 && LR(obj)->local_rate_limit_per_downstream_connection)
+		rw__unserved(ctx, v, "local_rate_limit_per_downstream_connection");
+	return rc;
 }
 
 static int lr_x_headers(struct rw__ctx *ctx, const struct rw__node *v, void *obj)

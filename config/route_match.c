@@ -384,7 +384,15 @@ int rw__walk_header_matchers(struct rw__ctx *ctx, const struct rw__node *seq,
 {
 	int rc = rw__alloc_items(ctx, seq, sizeof(**out), (void **)out, n);
 
-	return rc ? rc : rw__walk_seq(ctx, seq, walk_header_match, *out);
+	if (rc == 0)
+		rc = rw__walk_seq(ctx, seq, walk_header_match, *out);
+	/* Outside route matching (retry and fault headers) matchers are evaluated without the
+	 * router's PCRE2 programs, so a regex there would never match: refuse it for now. */
+	for (size_t i = 0; rc == 0 && i < *n; i++)
+		if ((*out)[i].kind == RW_CONFIG_VALUE_STRING &&
+		    (*out)[i].string.kind == RW_CONFIG_STRING_REGEX)
+			rw__unserved(ctx, seq, "a safe_regex header matcher here");
+	return rc;
 }
 
 void rw__header_matchers_free(struct rw_config_header_match *m, size_t n)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "proxy/http_internal.h"
 
 static void free_targets(struct rw_http_config *c)
@@ -16,8 +17,10 @@ static void free_targets(struct rw_http_config *c)
 	for (size_t v = 0; v < rc->n_virtual_hosts; v++) {
 		if (!c->targets[v])
 			continue;
-		for (size_t r = 0; r < rc->virtual_hosts[v].n_routes; r++)
+		for (size_t r = 0; r < rc->virtual_hosts[v].n_routes; r++) {
 			free(c->targets[v][r].weighted);
+			free(c->targets[v][r].bucket);
+		}
 		free(c->targets[v]);
 	}
 	free(c->targets);
@@ -28,6 +31,7 @@ void rw_http_config_free(struct rw_http_config *c)
 	if (!c)
 		return;
 	free_targets(c);
+	free(c->filters);
 	rw_router_free(c->router);
 	free(c);
 }
@@ -64,6 +68,14 @@ static int build_targets(struct rw_http_config *c, char *err, size_t errlen)
 
 			if (rt->action != RW_CONFIG_ACTION_ROUTE)
 				continue;
+			/* A route's own local_ratelimit has its own bucket, shared by all workers.
+			 */
+			if (a->has_ratelimit_override && a->ratelimit && a->ratelimit->has_bucket) {
+				t->bucket = calloc(1, sizeof(*t->bucket));
+				if (!t->bucket)
+					return -ENOMEM;
+				rw__http_bucket_init(t->bucket, a->ratelimit, rw_clock_ms());
+			}
 			if (a->specifier == RW_CONFIG_ROUTE_CLUSTER) {
 				rc2 = resolve(c, a->cluster, &t->cluster, err, errlen, vh->name,
 				              "a route");
@@ -101,10 +113,25 @@ int rw_http_config_build(const struct rw_config_hcm *hcm, const char *listener_n
 	c->lookup_ctx = lookup_ctx;
 	c->h1.max_headers_kb = hcm->max_request_headers_kb;
 	c->h1.max_headers_count = hcm->common.max_headers_count;
-	for (size_t i = 0; i < hcm->n_http_filters; i++)
-		if (hcm->http_filters[i].kind == RW_CONFIG_HTTP_FILTER_ROUTER)
-			c->suppress_envoy_headers =
-			    hcm->http_filters[i].u.router.suppress_envoy_headers;
+	c->filters = calloc(hcm->n_http_filters ? hcm->n_http_filters : 1, sizeof(*c->filters));
+	if (!c->filters) {
+		rw_http_config_free(c);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < hcm->n_http_filters; i++) {
+		const struct rw_config_http_filter *f = &hcm->http_filters[i];
+
+		if (f->kind == RW_CONFIG_HTTP_FILTER_ROUTER) {
+			c->suppress_envoy_headers = f->u.router.suppress_envoy_headers;
+			continue;
+		}
+		c->filters[c->n_filters].cfg = f;
+		if (f->kind == RW_CONFIG_HTTP_FILTER_LOCAL_RATELIMIT &&
+		    f->u.local_ratelimit.has_bucket)
+			rw__http_bucket_init(&c->filters[c->n_filters].bucket,
+			                     &f->u.local_ratelimit, rw_clock_ms());
+		c->n_filters++;
+	}
 	if (gethostname(c->hostname, sizeof(c->hostname) - 1))
 		snprintf(c->hostname, sizeof(c->hostname), "localhost");
 	r = rw_router_build(&hcm->route_config, &c->router, err, errlen);

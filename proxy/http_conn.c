@@ -127,6 +127,10 @@ void rw__http_conn_update_read(struct http_conn *c)
 	}
 	if (s && (s->flags & S_REQ_DONE) && !(c->flags & CONN_TUNNEL))
 		in_limit = PIPELINE_MAX;
+	if (s)
+		up += s->held.bytes; /* body held by a filter counts like the upstream's backlog */
+	if (s && !s->up && s->held.bytes)
+		up_limit = c->l->cfg->down_buffer_limit;
 	/* Envoy's watermarks: stop above the limit, resume below half of it. */
 	if (c->flags & CONN_SHUT)
 		pause = false;

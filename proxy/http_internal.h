@@ -61,15 +61,35 @@ enum {
 	RW_RF_SI = 1u << 12,  /* stream idle timeout */
 	RW_RF_DPE = 1u << 13, /* downstream protocol error */
 	RW_RF_UPE = 1u << 14, /* upstream protocol error */
+	RW_RF_DI = 1u << 15,  /* the fault filter delayed the request */
+	RW_RF_FI = 1u << 16,  /* the fault filter aborted the request */
+	RW_RF_RL = 1u << 17,  /* rate limited (local_ratelimit) */
 };
 
 /* "UF,URX" into buf ("-" when none); returns buf. */
 const char *rw__http_flags_format(uint32_t flags, char *buf, size_t len);
 
 /* Route targets resolved at build time, indexed like the route config. */
+/* A token bucket shared by every worker (local_ratelimit); see http_filters.c. */
+struct rw_token_bucket {
+	_Atomic int64_t tokens;
+	_Atomic uint64_t next_fill_ms;
+	uint32_t max_tokens;
+	uint32_t tokens_per_fill;
+	uint64_t fill_interval_ms;
+};
+
+/* One HTTP filter before the router, with its mutable shared state. */
+struct http_filter_rt {
+	const struct rw_config_http_filter *cfg;
+	struct rw_token_bucket bucket;  /* local_ratelimit */
+	_Atomic uint32_t active_faults; /* fault: max_active_faults */
+};
+
 struct http_route_target {
-	struct rw_cluster *cluster;   /* CLUSTER specifier */
-	struct rw_cluster **weighted; /* WEIGHTED: one per weighted entry */
+	struct rw_cluster *cluster;     /* CLUSTER specifier */
+	struct rw_cluster **weighted;   /* WEIGHTED: one per weighted entry */
+	struct rw_token_bucket *bucket; /* the route's local_ratelimit override, if any */
 };
 
 struct rw_http_config {
@@ -81,6 +101,8 @@ struct rw_http_config {
 	rw_http_cluster_lookup lookup;      /* cluster_header */
 	void *lookup_ctx;
 	struct rw_h1_config h1;
+	struct http_filter_rt *filters; /* the HCM's filters before the router, in order */
+	size_t n_filters;
 	bool suppress_envoy_headers;
 	char hostname[64]; /* %HOSTNAME% */
 };
@@ -145,6 +167,7 @@ enum {
 	S_ABSOLUTE = 1u << 15,      /* absolute-form request target */
 	S_RETRY_PENDING = 1u << 16, /* backing off before the next try (s->up is NULL) */
 	S_IDLE_RETRIED = 1u << 17,  /* the one re-send after a pooled connection's idle close */
+	S_FAULT_DELAYED = 1u << 18, /* the fault filter's delay was applied (or is running) */
 };
 
 struct http_stream {
@@ -188,6 +211,15 @@ struct http_stream {
 	uint64_t per_try_timeout_ms;
 	uint64_t retry_at; /* S_RETRY_PENDING: when the next try starts */
 	size_t replay_limit;
+	/* HTTP filters (http_filters.c) */
+	uint32_t filter_index;        /* the next filter to run */
+	struct http_filter_rt *fault; /* the fault filter whose delay is running */
+	uint64_t fault_until;         /* a delay running: when the chain resumes */
+	struct rw_chain held;         /* request body received while the chain waits */
+	const struct rw_config_local_ratelimit *rl_config; /* it limited this request */
+	bool rl_headers; /* x-ratelimit-* to add to the response */
+	uint32_t rl_limit, rl_remaining;
+	uint64_t rl_reset_s;
 	bool have_remote;
 	const char *details; /* why it ended, for logs */
 	/* The trusted client address (XFF rules, see forwarding_headers()). */
@@ -337,6 +369,22 @@ bool rw__http_retry_schedule(struct http_stream *s);
 void rw__http_retry_now(struct http_stream *s);
 /* Clone src's slices onto dst by reference.  0 or -ENOMEM. */
 int rw__http_chain_clone(struct rw_chain *dst, const struct rw_chain *src);
+
+/* http_filters.c */
+void rw__http_bucket_init(struct rw_token_bucket *b, const struct rw_config_local_ratelimit *rl,
+                          uint64_t now_ms);
+/* Take a token: true when allowed; remaining tokens and ms to the next fill. */
+bool rw__http_bucket_take(struct rw_token_bucket *b, uint64_t now, uint32_t *remaining,
+                          uint64_t *reset_ms);
+/* Run the filters from s->filter_index: 0 done (go on to the route's action), 1 the stream
+   was answered, 2 it waits (a fault delay: s->fault_until). */
+int rw__http_filters_run(struct http_stream *s);
+void rw__http_filters_delay_done(struct http_stream *s);
+/* Response headers the filters add (x-ratelimit-*, a limited reply's headers).  0/-ENOMEM. */
+int rw__http_filters_response_headers(struct http_stream *s);
+/* Whether h satisfies one route HeaderMatcher (regex matchers: never, see README). */
+bool rw__http_header_matches(const struct rw_http_headers *h,
+                             const struct rw_config_header_match *m);
 
 /* http_vars.c: %VAR% expansion and header mutations. */
 struct http_vars_ctx {

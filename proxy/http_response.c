@@ -261,6 +261,8 @@ void rw__http_local_reply_full(struct http_stream *s, uint16_t status, const cha
 	if (!r && (route_headers || s->route.route))
 		r = rw__http_mutate_levels(s, true);
 	if (!r)
+		r = rw__http_filters_response_headers(s);
+	if (!r)
 		r = finish_response_head(s);
 	if (!r)
 		r = encode_response(s, status, NULL);
@@ -325,7 +327,7 @@ int rw__http_stream_response_head(struct http_stream *s, const struct rw_h1_head
 		(size_t)snprintf(num, sizeof(num), "%llu",
 	                         (unsigned long long)(rw_engine_now_ms(eng(s)) - s->up_start_ms))))
 		goto oom;
-	if (rw__http_mutate_levels(s, true))
+	if (rw__http_mutate_levels(s, true) || rw__http_filters_response_headers(s))
 		goto oom;
 	if (tunnel) {
 		s->flags |= S_TUNNEL;

@@ -119,44 +119,6 @@ bool rw__http_retry_failure_retriable(const struct http_stream *s, enum http_up_
 	return false;
 }
 
-static bool header_matches(const struct rw_http_headers *h, const struct rw_config_header_match *m)
-{
-	int i = rw_http_headers_find(h, m->name, strlen(m->name), 0);
-	bool ok;
-
-	if (m->kind == RW_CONFIG_VALUE_PRESENT) {
-		ok = (i >= 0) == m->present;
-	} else if (i < 0) {
-		ok = false;
-	} else {
-		const char *v = rw_http_field_value(h, (uint32_t)i);
-		size_t vl = h->f[i].value_len, pl = strlen(m->string.value);
-		int (*cmp)(const char *, const char *, size_t) =
-		    m->string.ignore_case ? strncasecmp : strncmp;
-
-		switch (m->string.kind) {
-		case RW_CONFIG_STRING_EXACT:
-			ok = vl == pl && cmp(v, m->string.value, pl) == 0;
-			break;
-		case RW_CONFIG_STRING_PREFIX:
-			ok = vl >= pl && cmp(v, m->string.value, pl) == 0;
-			break;
-		case RW_CONFIG_STRING_SUFFIX:
-			ok = vl >= pl && cmp(v + vl - pl, m->string.value, pl) == 0;
-			break;
-		case RW_CONFIG_STRING_CONTAINS:
-			ok = false;
-			for (size_t k = 0; !ok && k + pl <= vl; k++)
-				ok = cmp(v + k, m->string.value, pl) == 0;
-			break;
-		default:
-			ok = false; /* regex retriable headers: not evaluated here */
-			break;
-		}
-	}
-	return ok != m->invert_match;
-}
-
 bool rw__http_retry_response_retriable(const struct http_stream *s, uint16_t status)
 {
 	uint32_t on = s->retry_on;
@@ -174,7 +136,7 @@ bool rw__http_retry_response_retriable(const struct http_stream *s, uint16_t sta
 				return true;
 	if ((on & RW_CONFIG_RETRY_RETRIABLE_HEADERS) && p)
 		for (size_t i = 0; i < p->n_retriable_headers; i++)
-			if (header_matches(&s->rsp, &p->retriable_headers[i]))
+			if (rw__http_header_matches(&s->rsp, &p->retriable_headers[i]))
 				return true;
 	return false;
 }
@@ -195,7 +157,7 @@ bool rw__http_retry_schedule(struct http_stream *s)
 	}
 	if (p && p->n_retriable_request_headers) {
 		for (size_t i = 0; i < p->n_retriable_request_headers; i++)
-			if (!header_matches(&s->req, &p->retriable_request_headers[i]))
+			if (!rw__http_header_matches(&s->req, &p->retriable_request_headers[i]))
 				return false;
 	}
 	if (s->up) {

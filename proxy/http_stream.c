@@ -101,6 +101,9 @@ void rw__http_stream_free(struct http_stream *s)
 	if (s->host)
 		rw_host_unref(s->host);
 	rw_chain_reset(&s->replay);
+	rw_chain_reset(&s->held);
+	if (s->fault)
+		rw__http_filters_delay_done(s);
 #if !defined(__SANITIZE_ADDRESS__)
 	if (hw->n_free_streams < MAX_FREE_STREAMS) {
 		s->next_free = hw->free_streams;
@@ -490,6 +493,8 @@ static int attach_upstream(struct http_stream *s)
 	return 0;
 }
 
+static int finish_upstream_body(struct http_stream *s);
+
 static void forward(struct http_stream *s, const struct rw_http_request_view *view)
 {
 	const struct rw_http_config *cfg = s->c->l->cfg;
@@ -546,6 +551,19 @@ static void forward(struct http_stream *s, const struct rw_http_request_view *vi
 	if (s->head.expect_continue && !hcm_of(s)->proxy_100_continue)
 		rw_chain_append_copy(down_out(s), rw_engine_pool(eng(s)),
 		                     RW_HTTP_LIT("HTTP/1.1 100 Continue\r\n\r\n"));
+	if (!rw_chain_empty(&s->held)) {
+		/* Body that arrived while a filter held the request. */
+		struct rw_chain held = {0};
+
+		s->req_bytes -= s->held.bytes; /* counted when it arrived */
+		rw_chain_move(&held, &s->held);
+		rw__http_stream_request_body(s, &held);
+		rw_chain_reset(&held);
+		if (!s->up)
+			return;
+	}
+	if ((s->flags & S_REQ_DONE) && (s->flags & S_UP_CHUNKED) && finish_upstream_body(s))
+		return;
 	rw__http_upstream_flush(s->up);
 	rw_sock_flush(s->c->sock);
 	rw__http_conn_arm_timer(s->c);
@@ -615,6 +633,49 @@ static bool sanitize_request(struct http_stream *s)
 	return true;
 }
 
+/* The route's action, once the filters let the request through. */
+static void dispatch(struct http_stream *s)
+{
+	const struct rw_http_config *cfg = s->c->l->cfg;
+	const struct rw_config_route *route = s->route.route;
+	struct rw_http_request_view view;
+	struct rw_http_header hdrs[MAX_FIELDS];
+
+	build_view(s, &view, hdrs, MAX_FIELDS);
+	switch (route->action) {
+	case RW_CONFIG_ACTION_DIRECT_RESPONSE:
+		rw__http_local_reply_full(
+		    s, route->u.direct_response.status, route->u.direct_response.body,
+		    route->u.direct_response.body_len, NULL, true, 0, "direct_response");
+		return;
+	case RW_CONFIG_ACTION_REDIRECT: {
+		char loc[4096];
+		size_t ll = 0;
+
+		if (rw_router_redirect_location(cfg->router, &s->route, &view, s->c->l->scratch,
+		                                loc, sizeof(loc) - 1, &ll)) {
+			rw__http_stream_local_reply(s, 500, NULL, 0, "redirect_too_long");
+			return;
+		}
+		loc[ll] = '\0';
+		rw__http_local_reply_full(s, route->u.redirect.response_code, NULL, 0, loc, true, 0,
+		                          "redirect");
+		return;
+	}
+	case RW_CONFIG_ACTION_ROUTE:
+		forward(s, &view);
+		return;
+	}
+}
+
+/* Run (or resume) the HTTP filters, then the action. */
+static void continue_request(struct http_stream *s)
+{
+	if (rw__http_filters_run(s))
+		return; /* answered, or waiting on a fault delay */
+	dispatch(s);
+}
+
 void rw__http_stream_request_head(struct http_stream *s)
 {
 	const struct rw_http_config *cfg = s->c->l->cfg;
@@ -622,7 +683,6 @@ void rw__http_stream_request_head(struct http_stream *s)
 	struct rw_http_headers *h = &s->req;
 	struct rw_http_request_view view;
 	struct rw_http_header hdrs[MAX_FIELDS];
-	const struct rw_config_route *route;
 	size_t len = 0;
 	const char *up;
 	char up_type[64];
@@ -682,31 +742,8 @@ void rw__http_stream_request_head(struct http_stream *s)
 		rw__http_stream_local_reply(s, 403, NULL, 0, "upgrade_failed");
 		return;
 	}
-	route = s->route.route;
-	switch (route->action) {
-	case RW_CONFIG_ACTION_DIRECT_RESPONSE:
-		rw__http_local_reply_full(
-		    s, route->u.direct_response.status, route->u.direct_response.body,
-		    route->u.direct_response.body_len, NULL, true, 0, "direct_response");
-		return;
-	case RW_CONFIG_ACTION_REDIRECT: {
-		char loc[4096];
-		size_t ll = 0;
-
-		if (rw_router_redirect_location(cfg->router, &s->route, &view, s->c->l->scratch,
-		                                loc, sizeof(loc) - 1, &ll)) {
-			rw__http_stream_local_reply(s, 500, NULL, 0, "redirect_too_long");
-			return;
-		}
-		loc[ll] = '\0';
-		rw__http_local_reply_full(s, route->u.redirect.response_code, NULL, 0, loc, true, 0,
-		                          "redirect");
-		return;
-	}
-	case RW_CONFIG_ACTION_ROUTE:
-		forward(s, &view);
-		return;
-	}
+	s->filter_index = 0;
+	continue_request(s);
 }
 
 /* ---- request body ---- */
@@ -718,6 +755,14 @@ void rw__http_stream_request_body(struct http_stream *s, struct rw_chain *data)
 	int r;
 
 	s->req_bytes += n;
+	if (s->fault_until) {
+		/* A filter holds the request (fault delay): keep the body for when it goes on. */
+		if (rw_chain_move(&s->held, data))
+			rw__http_stream_abort(s, RW_RF_LR, "out of memory");
+		else
+			rw__http_conn_update_read(s->c);
+		return;
+	}
 	if (s->flags & S_RETRY_PENDING) {
 		/* Between tries: the body goes only to the replay copy, framed as it will be sent.
 		 */
@@ -757,25 +802,32 @@ void rw__http_stream_request_body(struct http_stream *s, struct rw_chain *data)
 	rw__http_conn_update_read(s->c);
 }
 
+/* The last chunk (and trailers): to the replay copy, then to the upstream if any.  0, or -1
+   after the stream was aborted. */
+static int finish_upstream_body(struct http_stream *s)
+{
+	struct rw_chain last = {0};
+	int r = rw__http_encode_last_chunk(s, &last);
+
+	if (r == 0 && (s->flags & S_REPLAYABLE))
+		r = rw__http_chain_clone(&s->replay, &last);
+	if (r == 0 && s->up)
+		r = rw_chain_move(rw__http_upstream_out(s->up), &last);
+	rw_chain_reset(&last);
+	if (r) {
+		rw__http_stream_abort(s, RW_RF_LR, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 void rw__http_stream_request_end(struct http_stream *s)
 {
 	s->flags |= S_REQ_DONE;
 	s->req_end_ms = rw_engine_now_ms(eng(s));
-	if ((s->up || (s->flags & S_RETRY_PENDING)) && (s->flags & S_UP_CHUNKED)) {
-		struct rw_chain last = {0};
-		int r = rw__http_encode_last_chunk(s, &last);
-
-		/* The replay copy gets the end of the body too, then the upstream (if any). */
-		if (r == 0 && (s->flags & S_REPLAYABLE))
-			r = rw__http_chain_clone(&s->replay, &last);
-		if (r == 0 && s->up)
-			r = rw_chain_move(rw__http_upstream_out(s->up), &last);
-		rw_chain_reset(&last);
-		if (r) {
-			rw__http_stream_abort(s, RW_RF_LR, "out of memory");
-			return;
-		}
-	}
+	if ((s->up || (s->flags & S_RETRY_PENDING)) && (s->flags & S_UP_CHUNKED) &&
+	    finish_upstream_body(s))
+		return;
 	if (s->up)
 		rw__http_upstream_flush(s->up);
 	if (s->flags & S_RSP_DONE) {
@@ -796,6 +848,12 @@ void rw__http_stream_upstream_ready(struct http_stream *s)
 }
 
 /* ---- timeouts ---- */
+
+static void fault_resume(struct http_stream *s)
+{
+	rw__http_filters_delay_done(s);
+	continue_request(s);
+}
 
 static void per_try_expired(struct http_stream *s)
 {
@@ -834,6 +892,7 @@ uint64_t rw__http_stream_deadline(struct http_stream *s, uint64_t now, bool act)
 	CHECK(hcm->common.max_stream_duration_ms, s->start_ms + hcm->common.max_stream_duration_ms,
 	      rw__http_stream_local_reply(s, 408, "downstream duration timeout", RW_RF_DT,
 	                                  "max_duration_timeout"));
+	CHECK(s->fault_until, s->fault_until, fault_resume(s));
 	CHECK(s->flags & S_RETRY_PENDING, s->retry_at, rw__http_retry_now(s));
 	CHECK(s->per_try_timeout_ms && s->up && !(s->flags & (S_RSP_STARTED | S_TUNNEL)),
 	      s->up_start_ms + s->per_try_timeout_ms, per_try_expired(s));

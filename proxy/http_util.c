@@ -1,6 +1,7 @@
 /* Small HTTP helpers: randomness, request ids, the Date header, reason phrases, flags. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "proxy/http_internal.h"
@@ -120,8 +121,8 @@ const char *rw__http_reason(uint16_t status)
 
 const char *rw__http_flags_format(uint32_t flags, char *buf, size_t len)
 {
-	static const char *const names[] = {"UH", "UF", "UO", "NR", "URX", "NC",  "DT", "DC",
-	                                    "UT", "LR", "UR", "UC", "SI",  "DPE", "UPE"};
+	static const char *const names[] = {"UH", "UF", "UO", "NR", "URX", "NC",  "DT", "DC", "UT",
+	                                    "LR", "UR", "UC", "SI", "DPE", "UPE", "DI", "FI", "RL"};
 	size_t o = 0;
 
 	buf[0] = '\0';
@@ -238,4 +239,43 @@ ssize_t rw__http_normalize_path(char *p, size_t len, bool normalize, bool merge_
 	}
 	memmove(p + o, p + qpos, len - qpos);
 	return (ssize_t)(o + len - qpos);
+}
+
+bool rw__http_header_matches(const struct rw_http_headers *h,
+                             const struct rw_config_header_match *m)
+{
+	int i = rw_http_headers_find(h, m->name, strlen(m->name), 0);
+	bool ok;
+
+	if (m->kind == RW_CONFIG_VALUE_PRESENT) {
+		ok = (i >= 0) == m->present;
+	} else if (i < 0) {
+		ok = false;
+	} else {
+		const char *v = rw_http_field_value(h, (uint32_t)i);
+		size_t vl = h->f[i].value_len, pl = strlen(m->string.value);
+		int (*cmp)(const char *, const char *, size_t) =
+		    m->string.ignore_case ? strncasecmp : strncmp;
+
+		switch (m->string.kind) {
+		case RW_CONFIG_STRING_EXACT:
+			ok = vl == pl && cmp(v, m->string.value, pl) == 0;
+			break;
+		case RW_CONFIG_STRING_PREFIX:
+			ok = vl >= pl && cmp(v, m->string.value, pl) == 0;
+			break;
+		case RW_CONFIG_STRING_SUFFIX:
+			ok = vl >= pl && cmp(v + vl - pl, m->string.value, pl) == 0;
+			break;
+		case RW_CONFIG_STRING_CONTAINS:
+			ok = false;
+			for (size_t k = 0; !ok && k + pl <= vl; k++)
+				ok = cmp(v + k, m->string.value, pl) == 0;
+			break;
+		default:
+			ok = false; /* regex retriable headers: not evaluated here */
+			break;
+		}
+	}
+	return ok != m->invert_match;
 }
