@@ -38,6 +38,12 @@ struct rw_host {
 	_Atomic uint64_t cx_total;
 	_Atomic int64_t cx_active;
 	_Atomic uint64_t cx_connect_fail;
+	/* load_balancing_weight (>= 1, default 1): written by whoever creates the host, before
+	 * it is published; read when a balancer is built (lb/lb.h), never on the pick path. */
+	uint32_t weight;
+	/* Requests in flight on this host, maintained by the proxy (relaxed atomics); read by
+	 * the least-request balancer on every pick. */
+	_Atomic uint32_t rq_active;
 };
 
 /* An immutable snapshot: n hosts, each holding one ref taken for the set. */

@@ -43,6 +43,7 @@ struct rw_host *rw_host_create(const struct sockaddr *addr, socklen_t len)
 	memcpy(&h->addr, addr, len);
 	h->addrlen = len;
 	atomic_init(&h->refs, 1);
+	h->weight = 1;
 	format_addr(&h->addr, h->name, sizeof(h->name));
 	return h;
 }
