@@ -86,7 +86,7 @@ int rw__walk_percent(struct rw__ctx *ctx, const struct rw__node *map, double *ou
 	return rw__walk_map(ctx, map, percent_fields, RW__N(percent_fields), out);
 }
 
-static int rw__walk_lb_policy_impl(struct rw__ctx *ctx, const struct rw__node *v, void *cluster)
+int rw__walk_lb_policy(struct rw__ctx *ctx, const struct rw__node *v, void *cluster)
 {
 	/* Envoy's names in enum order; the supported ones first. */
 	static const char *const policies[] = {
@@ -312,14 +312,4 @@ int rw__walk_common_lb(struct rw__ctx *ctx, const struct rw__node *v, void *clus
 {
 	return rw__walk_map(ctx, v, common_fields, RW__N(common_fields),
 	                    &((struct rw_config_cluster *)cluster)->lb);
-}
-
-/* Checked in full; the data path acts on it in a later release (rw__unserved). */
-int rw__walk_lb_policy(struct rw__ctx *ctx, const struct rw__node *v, void *cluster)
-{
-	int rc = rw__walk_lb_policy_impl(ctx, v, cluster);
-
-	if (rc == 0 && (((struct rw_config_cluster *)cluster)->lb_policy != RW_CONFIG_LB_ROUND_ROBIN))
-		rw__unserved(ctx, v, "lb_policy other than ROUND_ROBIN");
-	return rc;
 }

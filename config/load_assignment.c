@@ -123,8 +123,6 @@ static int lb_endpoint_weight(struct rw__ctx *ctx, const struct rw__node *v, voi
 
 	if (rc == 0)
 		((struct lb_endpoint *)obj)->ep.weight = (uint32_t)w;
-	if (rc == 0 && w != 1)
-		rw__unserved(ctx, v, "an endpoint load_balancing_weight other than 1");
 	return rc;
 }
 

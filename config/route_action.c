@@ -231,8 +231,6 @@ static int ra_hash_policy(struct rw__ctx *ctx, const struct rw__node *v, void *o
 	struct rw_config_route_action *a = obj;
 	int rc = rw__walk_hash_policies(ctx, v, &a->hash_policies, &a->n_hash_policies);
 
-	if (rc == 0 && a->n_hash_policies)
-		rw__unserved(ctx, v, "hash_policy");
 	return rc;
 }
 

@@ -27,6 +27,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "lb/lb.h"
+
 struct rw_host {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
@@ -49,6 +51,7 @@ struct rw_host {
 /* An immutable snapshot: n hosts, each holding one ref taken for the set. */
 struct rw_host_set {
 	size_t n;
+	struct rw_lb *lb; /* the cluster's balancer over hosts[], built at publish (lb/lb.h) */
 	struct rw_host *hosts[];
 };
 
@@ -62,6 +65,7 @@ struct rw_cluster {
 	char *name;
 	uint64_t connect_timeout_ms;
 	uint32_t buffer_limit;
+	struct rw_lb_params lb_params; /* the policy every published snapshot is balanced by */
 	/* The current snapshot, never NULL once the cluster is set up (maybe n == 0).  Read it
 	 * only inside rw_lb_read_lock(); write it only with rw_cluster_publish(). */
 	_Atomic(struct rw_host_set *) hosts;
@@ -97,6 +101,13 @@ const char *rw_host_set_format(const struct rw_host_set *set, char *buf, size_t 
  * by the caller.
  */
 void rw_cluster_publish(struct rw_cluster *c, struct rw_host_set *set);
+/*
+ * Pick a host of the current snapshot with the cluster's balancer (ctx as in lb/lb.h; the
+ * cursor is filled in); returns it with a reference taken for the caller, or NULL when the
+ * cluster has no host.  Lock-free; any worker thread.
+ */
+struct rw_host *rw_cluster_pick(struct rw_cluster *c, struct rw_lb_pick_ctx *ctx);
+
 /* Free the current snapshot at shutdown, once no worker can read it; then reclaim all. */
 void rw_cluster_release_hosts(struct rw_cluster *c);
 /* The current snapshot for a writer (the thread that publishes); NULL before the first. */

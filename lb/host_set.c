@@ -76,6 +76,7 @@ int rw_host_set_build(const struct rw_host_set *old, const struct rw_lb_address 
 	if (!set || !taken)
 		goto out;
 	set->n = 0;
+	set->lb = NULL;
 	for (i = 0; i < n; i++) {
 		struct rw_host *h = NULL;
 
@@ -122,6 +123,7 @@ void rw_host_set_free(struct rw_host_set *set)
 
 	if (!set)
 		return;
+	rw_lb_free(set->lb);
 	for (i = 0; i < set->n; i++)
 		rw_host_unref(set->hosts[i]);
 	free(set);
@@ -158,10 +160,39 @@ static void free_set(void *p)
 
 void rw_cluster_publish(struct rw_cluster *c, struct rw_host_set *set)
 {
-	struct rw_host_set *old = atomic_exchange(&c->hosts, set);
+	struct rw_host_set *old;
+
+	/* The balancer is compiled here, by the writer, never on a worker.  Without one
+	 * (out of memory, no policy set) picks fall back to plain round robin. */
+	if (!set->lb && set->n && c->lb_params.policy)
+		(void)rw_lb_create(&c->lb_params, set->hosts, set->n, &set->lb);
+	old = atomic_exchange(&c->hosts, set);
 
 	if (old)
 		rw_lb_retire(old, free_set);
+}
+
+struct rw_host *rw_cluster_pick(struct rw_cluster *c, struct rw_lb_pick_ctx *ctx)
+{
+	struct rw_host_set *set;
+	struct rw_host *h = NULL;
+
+	rw_lb_read_lock();
+	set = atomic_load_explicit(&c->hosts, memory_order_acquire);
+	if (set && set->n) {
+		if (set->lb) {
+			ctx->cursor = &c->rr_next;
+			h = rw_lb_pick(set->lb, ctx);
+		} else {
+			h = set->hosts[atomic_fetch_add_explicit(&c->rr_next, 1,
+			                                         memory_order_relaxed) %
+			               set->n];
+		}
+		if (h)
+			rw_host_ref(h);
+	}
+	rw_lb_read_unlock();
+	return h;
 }
 
 struct rw_host_set *rw_cluster_hosts_writer(struct rw_cluster *c)

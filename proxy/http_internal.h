@@ -220,6 +220,9 @@ struct http_stream {
 	bool rl_headers; /* x-ratelimit-* to add to the response */
 	uint32_t rl_limit, rl_remaining;
 	uint64_t rl_reset_s;
+	/* hash_policy cookie generated for this request (set on the response) */
+	const struct rw_config_hash_policy *cookie_policy;
+	char cookie_value[17];
 	bool have_remote;
 	const char *details; /* why it ended, for logs */
 	/* The trusted client address (XFF rules, see forwarding_headers()). */
@@ -369,6 +372,16 @@ bool rw__http_retry_schedule(struct http_stream *s);
 void rw__http_retry_now(struct http_stream *s);
 /* Clone src's slices onto dst by reference.  0 or -ENOMEM. */
 int rw__http_chain_clone(struct rw_chain *dst, const struct rw_chain *src);
+
+/* http_hash.c */
+/* The request's hash from the route's hash policies; false when none produced a value. */
+bool rw__http_request_hash(struct http_stream *s, const struct rw_config_route_action *a,
+                           uint64_t *out);
+/* Set-Cookie for a generated hash cookie.  0 or -ENOMEM. */
+int rw__http_hash_response_headers(struct http_stream *s);
+/* Pick a host of s->cluster for this request (hash policy, avoid for retries) and make it
+   s->host, counting it as an active request; false when the cluster has none. */
+bool rw__http_stream_pick_host(struct http_stream *s, const struct rw_host *avoid);
 
 /* http_filters.c */
 void rw__http_bucket_init(struct rw_token_bucket *b, const struct rw_config_local_ratelimit *rl,

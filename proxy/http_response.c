@@ -327,7 +327,8 @@ int rw__http_stream_response_head(struct http_stream *s, const struct rw_h1_head
 		(size_t)snprintf(num, sizeof(num), "%llu",
 	                         (unsigned long long)(rw_engine_now_ms(eng(s)) - s->up_start_ms))))
 		goto oom;
-	if (rw__http_mutate_levels(s, true) || rw__http_filters_response_headers(s))
+	if (rw__http_mutate_levels(s, true) || rw__http_filters_response_headers(s) ||
+	    rw__http_hash_response_headers(s))
 		goto oom;
 	if (tunnel) {
 		s->flags |= S_TUNNEL;

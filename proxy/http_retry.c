@@ -182,29 +182,16 @@ bool rw__http_retry_schedule(struct http_stream *s)
 void rw__http_retry_now(struct http_stream *s)
 {
 	const struct rw_config_retry_policy *p = s->retry;
-	uint32_t tries = p && p->previous_hosts ? (p->host_selection_retry_max_attempts + 1) : 1;
-	struct rw_host *host = NULL;
 	struct rw_chain *out;
 
 	s->flags &= ~S_RETRY_PENDING;
 	s->retry_at = 0;
-	/* previous_hosts: pick again (up to host_selection_retry_max_attempts) to avoid the
-	 * host that just failed. */
-	for (uint32_t i = 0; i < tries; i++) {
-		if (host)
-			rw_host_unref(host);
-		host = rw_lb_round_robin_pick(s->cluster);
-		if (!host || host != s->host)
-			break;
-	}
-	if (!host) {
+	/* previous_hosts: the balancer avoids the host that just failed when it has another. */
+	if (!rw__http_stream_pick_host(s, p && p->previous_hosts ? s->host : NULL)) {
 		rw__http_local_reply_full(s, 503, RW_HTTP_LIT("no healthy upstream"), NULL, false,
 		                          RW_RF_UH, "no_healthy_upstream");
 		return;
 	}
-	if (s->host)
-		rw_host_unref(s->host);
-	s->host = host;
 	if (rw__http_upstream_acquire(s->c->l->worker->http, s->host, s->cluster, s, false,
 	                              &s->up)) {
 		rw__http_stream_upstream_failed(s, -ENOMEM, UPF_CONNECT, false);

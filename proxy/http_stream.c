@@ -98,8 +98,10 @@ void rw__http_stream_free(struct http_stream *s)
 		rw__http_upstream_release(s->up, false);
 		s->up = NULL;
 	}
-	if (s->host)
+	if (s->host) {
+		atomic_fetch_sub_explicit(&s->host->rq_active, 1, memory_order_relaxed);
 		rw_host_unref(s->host);
+	}
 	rw_chain_reset(&s->replay);
 	rw_chain_reset(&s->held);
 	if (s->fault)
@@ -354,6 +356,27 @@ static struct rw_cluster *pick_cluster(struct http_stream *s)
 	return NULL;
 }
 
+bool rw__http_stream_pick_host(struct http_stream *s, const struct rw_host *avoid)
+{
+	const struct rw_config_route_action *a = &s->route.route->u.route;
+	struct rw_lb_pick_ctx ctx = {.random = rw__http_random(s->c->l->worker->http),
+	                             .avoid = avoid};
+	struct rw_host *h;
+
+	if (a->n_hash_policies)
+		ctx.has_hash = rw__http_request_hash(s, a, &ctx.hash);
+	h = rw_cluster_pick(s->cluster, &ctx);
+	if (!h)
+		return false;
+	if (s->host) {
+		atomic_fetch_sub_explicit(&s->host->rq_active, 1, memory_order_relaxed);
+		rw_host_unref(s->host);
+	}
+	s->host = h;
+	atomic_fetch_add_explicit(&h->rq_active, 1, memory_order_relaxed);
+	return true;
+}
+
 static int rewrite_request(struct http_stream *s, const struct rw_http_request_view *view)
 {
 	const struct rw_http_config *cfg = s->c->l->cfg;
@@ -511,8 +534,7 @@ static void forward(struct http_stream *s, const struct rw_http_request_view *vi
 	}
 	if (!s->cluster_name)
 		s->cluster_name = s->cluster->name;
-	s->host = rw_lb_round_robin_pick(s->cluster);
-	if (!s->host) {
+	if (!rw__http_stream_pick_host(s, NULL)) {
 		rw__http_local_reply_full(s, 503, RW_HTTP_LIT("no healthy upstream"), NULL, false,
 		                          RW_RF_UH, "no_healthy_upstream");
 		return;

@@ -57,8 +57,10 @@ static void session_close(struct tcp_session *t, const char *why)
 		rw_sock_close(t->up);
 	if (t->host && (t->flags & TS_CONNECTED))
 		atomic_fetch_sub_explicit(&t->host->cx_active, 1, memory_order_relaxed);
-	if (t->host)
+	if (t->host) {
+		atomic_fetch_sub_explicit(&t->host->rq_active, 1, memory_order_relaxed);
 		rw_host_unref(t->host); /* the pick's ref: the host may have left the set since */
+	}
 	rw_proxy_worker_untrack(t->w, &t->link);
 	free(t);
 }
@@ -244,7 +246,16 @@ void rw_tcp_proxy_accept(struct rw_engine *e, void *ctx, int fd)
 		session_close(t, "out of memory");
 		return;
 	}
-	t->host = rw_lb_round_robin_pick(cfg->cluster);
+	{
+		/* Random draws (RANDOM, LEAST_REQUEST) only need spread, not secrecy. */
+		struct rw_lb_pick_ctx pick = {.random =
+		                                  ((uint64_t)(uintptr_t)t * 0x9e3779b97f4a7c15u) ^
+		                                  (t->id * 0xbf58476d1ce4e5b9u)};
+
+		t->host = rw_cluster_pick(cfg->cluster, &pick);
+		if (t->host) /* a session counts as the host's active request (least request) */
+			atomic_fetch_add_explicit(&t->host->rq_active, 1, memory_order_relaxed);
+	}
 	if (!t->host) {
 		rw_log_debug("tcp", "[C%llu] cluster '%s' has no hosts", (unsigned long long)t->id,
 		             cfg->cluster->name);

@@ -57,6 +57,31 @@ struct rw_clusters {
 	pthread_cond_t cond;
 };
 
+/* The cluster's lb_policy and its *_lb_config as the balancer's parameters. */
+static void lb_params(const struct rw_config_cluster *cc, struct rw_lb_params *p)
+{
+	static const enum rw_lb_policy map[] = {
+	    [RW_CONFIG_LB_ROUND_ROBIN] = RW_LB_ROUND_ROBIN,
+	    [RW_CONFIG_LB_LEAST_REQUEST] = RW_LB_LEAST_REQUEST,
+	    [RW_CONFIG_LB_RANDOM] = RW_LB_RANDOM,
+	    [RW_CONFIG_LB_RING_HASH] = RW_LB_RING_HASH,
+	    [RW_CONFIG_LB_MAGLEV] = RW_LB_MAGLEV,
+	};
+
+	rw_lb_params_init(p, cc->lb_policy < sizeof(map) / sizeof(map[0]) && map[cc->lb_policy]
+	                         ? map[cc->lb_policy]
+	                         : RW_LB_ROUND_ROBIN);
+	if (cc->lb.choice_count)
+		p->choice_count = cc->lb.choice_count;
+	p->active_request_bias = cc->lb.active_request_bias;
+	if (cc->lb.ring_min)
+		p->ring_min = cc->lb.ring_min;
+	if (cc->lb.ring_max)
+		p->ring_max = cc->lb.ring_max;
+	if (cc->lb.maglev_table_size)
+		p->maglev_table_size = cc->lb.maglev_table_size;
+}
+
 static bool is_dns_cluster(const struct rw_config_cluster *cc)
 {
 	return cc->type == RW_CONFIG_CLUSTER_STRICT_DNS ||
@@ -84,6 +109,7 @@ static int build(struct rw_clusters *s, const struct rw_config *cfg)
 		c->name = cc->name;
 		c->connect_timeout_ms = cc->connect_timeout_ms;
 		c->buffer_limit = cc->buffer_limit;
+		lb_params(cc, &c->lb_params);
 		addrs = calloc(n ? n : 1, sizeof(*addrs));
 		if (!addrs)
 			return -ENOMEM;
@@ -95,6 +121,9 @@ static int build(struct rw_clusters *s, const struct rw_config *cfg)
 		free(addrs);
 		if (r)
 			return r;
+		for (j = 0; j < n; j++)
+			set->hosts[j]->weight =
+			    cc->endpoints[j].weight ? cc->endpoints[j].weight : 1;
 		rw_cluster_publish(c, set);
 	}
 	return 0;
@@ -163,11 +192,14 @@ static void dns_rebuild(struct dns_cluster *dc)
 		return;
 	}
 	free(all);
-	/* Hosts carry the name they were resolved from (Envoy's hostname, auto_host_rewrite). */
+	/* Hosts carry the name they were resolved from (Envoy's hostname, auto_host_rewrite)
+	 * and their endpoint's load_balancing_weight (read when the balancer is built). */
 	for (n = 0, i = 0; i < dc->n_eps; i++)
-		for (size_t k = 0; k < dc->eps[i].n_addrs; k++, n++)
+		for (size_t k = 0; k < dc->eps[i].n_addrs; k++, n++) {
 			atomic_store_explicit(&set->hosts[n]->hostname, dc->eps[i].cfg->hostname,
 			                      memory_order_relaxed);
+			set->hosts[n]->weight = dc->eps[i].cfg->weight ? dc->eps[i].cfg->weight : 1;
+		}
 	if (rw_host_set_equal(old, set)) {
 		rw_host_set_free(set);
 		return;
