@@ -111,8 +111,6 @@ static int lb_endpoint_health_status(struct rw__ctx *ctx, const struct rw__node 
 
 	if (rc == 0)
 		((struct lb_endpoint *)obj)->ep.health_status = (enum rw_config_health_status)s;
-	if (rc == 0 && s > RW_CONFIG_HEALTH_HEALTHY)
-		rw__unserved(ctx, v, "health_status other than UNKNOWN or HEALTHY");
 	return rc;
 }
 

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include "lb/lb.h"
@@ -46,6 +47,18 @@ struct rw_host {
 	/* Requests in flight on this host, maintained by the proxy (relaxed atomics); read by
 	 * the least-request balancer on every pick. */
 	_Atomic uint32_t rq_active;
+	/* Why the host is out of the balancer (RW_HOST_* bits); 0 = healthy.  Written by the
+	 * cluster's writers (health checker, outlier detection, config), then the cluster is
+	 * refreshed (rw_cluster_refresh) so the balancer is rebuilt without it. */
+	_Atomic uint32_t health;
+};
+
+enum {
+	RW_HOST_FAILED_ACTIVE_HC = 1u << 0, /* active health check says unhealthy */
+	RW_HOST_EJECTED = 1u << 1,          /* outlier detection ejected it */
+	RW_HOST_EDS_UNHEALTHY = 1u << 2,    /* load_assignment health_status says so */
+	RW_HOST_PENDING_HC = 1u << 3,       /* not checked yet (Envoy: hosts start unhealthy
+	                                       until the first check passes) */
 };
 
 /* An immutable snapshot: n hosts, each holding one ref taken for the set. */
@@ -66,6 +79,12 @@ struct rw_cluster {
 	uint64_t connect_timeout_ms;
 	uint32_t buffer_limit;
 	struct rw_lb_params lb_params; /* the policy every published snapshot is balanced by */
+	/* Below this share of healthy hosts (parts per million) the balancer ignores health
+	 * (Envoy's panic mode): common_lb_config.healthy_panic_threshold, default 50%. */
+	uint32_t panic_ppm;
+	/* Serializes the cluster's writers (DNS, health checks, outlier detection): never taken
+	 * on the request path. */
+	pthread_mutex_t writer;
 	/* The current snapshot, never NULL once the cluster is set up (maybe n == 0).  Read it
 	 * only inside rw_lb_read_lock(); write it only with rw_cluster_publish(). */
 	_Atomic(struct rw_host_set *) hosts;
@@ -107,6 +126,12 @@ void rw_cluster_publish(struct rw_cluster *c, struct rw_host_set *set);
  * cluster has no host.  Lock-free; any worker thread.
  */
 struct rw_host *rw_cluster_pick(struct rw_cluster *c, struct rw_lb_pick_ctx *ctx);
+
+/*
+ * A host's health bits changed: publish the same hosts again with a balancer over the healthy
+ * ones.  Takes c->writer.  Never on a worker's request path.
+ */
+void rw_cluster_refresh(struct rw_cluster *c);
 
 /* Free the current snapshot at shutdown, once no worker can read it; then reclaim all. */
 void rw_cluster_release_hosts(struct rw_cluster *c);

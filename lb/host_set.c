@@ -162,14 +162,45 @@ void rw_cluster_publish(struct rw_cluster *c, struct rw_host_set *set)
 {
 	struct rw_host_set *old;
 
-	/* The balancer is compiled here, by the writer, never on a worker.  Without one
-	 * (out of memory, no policy set) picks fall back to plain round robin. */
-	if (!set->lb && set->n && c->lb_params.policy)
-		(void)rw_lb_create(&c->lb_params, set->hosts, set->n, &set->lb);
+	/* The balancer is compiled here, by the writer, never on a worker, over the healthy
+	 * hosts -- or over all of them when too few are healthy (panic).  Without one (out of
+	 * memory, no policy set) picks fall back to plain round robin over all hosts. */
+	if (!set->lb && set->n && c->lb_params.policy) {
+		struct rw_host **healthy = malloc(set->n * sizeof(*healthy));
+		size_t n = 0;
+
+		for (size_t i = 0; healthy && i < set->n; i++)
+			if (!atomic_load_explicit(&set->hosts[i]->health, memory_order_relaxed))
+				healthy[n++] = set->hosts[i];
+		if (healthy && (uint64_t)n * 1000000u >= (uint64_t)c->panic_ppm * set->n && n)
+			(void)rw_lb_create(&c->lb_params, healthy, n, &set->lb);
+		else
+			(void)rw_lb_create(&c->lb_params, set->hosts, set->n, &set->lb);
+		free(healthy);
+	}
 	old = atomic_exchange(&c->hosts, set);
 
 	if (old)
 		rw_lb_retire(old, free_set);
+}
+
+void rw_cluster_refresh(struct rw_cluster *c)
+{
+	struct rw_host_set *old, *set;
+
+	pthread_mutex_lock(&c->writer);
+	old = rw_cluster_hosts_writer(c);
+	set = old ? malloc(sizeof(*set) + old->n * sizeof(set->hosts[0])) : NULL;
+	if (set) {
+		set->n = old->n;
+		set->lb = NULL;
+		for (size_t i = 0; i < old->n; i++) {
+			set->hosts[i] = old->hosts[i];
+			rw_host_ref(set->hosts[i]);
+		}
+		rw_cluster_publish(c, set);
+	}
+	pthread_mutex_unlock(&c->writer);
 }
 
 struct rw_host *rw_cluster_pick(struct rw_cluster *c, struct rw_lb_pick_ctx *ctx)

@@ -82,6 +82,20 @@ static void lb_params(const struct rw_config_cluster *cc, struct rw_lb_params *p
 		p->maglev_table_size = cc->lb.maglev_table_size;
 }
 
+/* load_assignment health_status: UNHEALTHY, DRAINING and TIMEOUT hosts take no traffic
+ * (Envoy); UNKNOWN, HEALTHY and DEGRADED do. */
+static void set_eds_health(struct rw_host *h, const struct rw_config_endpoint *ep)
+{
+	bool bad = ep->health_status == RW_CONFIG_HEALTH_UNHEALTHY ||
+	           ep->health_status == RW_CONFIG_HEALTH_DRAINING ||
+	           ep->health_status == RW_CONFIG_HEALTH_TIMEOUT;
+
+	if (bad)
+		atomic_fetch_or(&h->health, RW_HOST_EDS_UNHEALTHY);
+	else
+		atomic_fetch_and(&h->health, ~(uint32_t)RW_HOST_EDS_UNHEALTHY);
+}
+
 static bool is_dns_cluster(const struct rw_config_cluster *cc)
 {
 	return cc->type == RW_CONFIG_CLUSTER_STRICT_DNS ||
@@ -110,6 +124,8 @@ static int build(struct rw_clusters *s, const struct rw_config *cfg)
 		c->connect_timeout_ms = cc->connect_timeout_ms;
 		c->buffer_limit = cc->buffer_limit;
 		lb_params(cc, &c->lb_params);
+		c->panic_ppm = cc->lb.healthy_panic_threshold_ppm;
+		pthread_mutex_init(&c->writer, NULL);
 		addrs = calloc(n ? n : 1, sizeof(*addrs));
 		if (!addrs)
 			return -ENOMEM;
@@ -121,9 +137,11 @@ static int build(struct rw_clusters *s, const struct rw_config *cfg)
 		free(addrs);
 		if (r)
 			return r;
-		for (j = 0; j < n; j++)
+		for (j = 0; j < n; j++) {
 			set->hosts[j]->weight =
 			    cc->endpoints[j].weight ? cc->endpoints[j].weight : 1;
+			set_eds_health(set->hosts[j], &cc->endpoints[j]);
+		}
 		rw_cluster_publish(c, set);
 	}
 	return 0;
@@ -199,6 +217,7 @@ static void dns_rebuild(struct dns_cluster *dc)
 			atomic_store_explicit(&set->hosts[n]->hostname, dc->eps[i].cfg->hostname,
 			                      memory_order_relaxed);
 			set->hosts[n]->weight = dc->eps[i].cfg->weight ? dc->eps[i].cfg->weight : 1;
+			set_eds_health(set->hosts[n], dc->eps[i].cfg);
 		}
 	if (rw_host_set_equal(old, set)) {
 		rw_host_set_free(set);
@@ -206,7 +225,9 @@ static void dns_rebuild(struct dns_cluster *dc)
 	}
 	rw_log_info("dns", "cluster '%s': hosts now %s", dc->c->name,
 	            rw_host_set_format(set, shown, sizeof(shown)));
+	pthread_mutex_lock(&dc->c->writer);
 	rw_cluster_publish(dc->c, set);
+	pthread_mutex_unlock(&dc->c->writer);
 }
 
 static void dns_first_answer(struct dns_cluster *dc)
