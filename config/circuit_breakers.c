@@ -136,20 +136,10 @@ static const struct rw__field breakers_fields[] = {
     RW__UNSUPPORTED("per_host_thresholds"),
 };
 
-static int rw__walk_circuit_breakers_impl(struct rw__ctx *ctx, const struct rw__node *v, void *cluster)
+int rw__walk_circuit_breakers(struct rw__ctx *ctx, const struct rw__node *v, void *cluster)
 {
 	struct rw_config_cluster *c = cluster;
 	struct breakers b = {c, c->cb[RW_CONFIG_PRIORITY_DEFAULT], {false, false}};
 
 	return rw__walk_map(ctx, v, breakers_fields, RW__N(breakers_fields), &b);
-}
-
-/* Checked in full; the data path acts on it in a later release (rw__unserved). */
-int rw__walk_circuit_breakers(struct rw__ctx *ctx, const struct rw__node *v, void *cluster)
-{
-	int rc = rw__walk_circuit_breakers_impl(ctx, v, cluster);
-
-	if (rc == 0)
-		rw__unserved(ctx, v, "circuit_breakers");
-	return rc;
 }

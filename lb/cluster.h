@@ -74,6 +74,24 @@ struct rw_lb_address {
 	socklen_t len;
 };
 
+/*
+ * Envoy's circuit breakers for the DEFAULT priority: thresholds from the config and the
+ * cluster-wide live counts every worker updates with relaxed atomics (a breaker is a
+ * compare against a shared count, never a lock).
+ */
+struct rw_cluster_cb {
+	uint32_t max_connections;      /* upstream connections, all workers */
+	uint32_t max_pending_requests; /* requests waiting for a connection */
+	uint32_t max_requests;         /* requests in flight */
+	uint32_t max_retries;          /* retries in flight */
+	bool has_retry_budget;
+	double budget_percent; /* retries allowed as a share of requests in flight */
+	uint32_t min_retry_concurrency;
+	_Atomic int64_t cx_active, rq_pending, rq_active, rq_retry;
+	/* Overflows, for stats: upstream_cx_overflow, upstream_rq_pending_overflow, ... */
+	_Atomic uint64_t cx_overflow, rq_pending_overflow, rq_overflow, rq_retry_overflow;
+};
+
 struct rw_cluster {
 	char *name;
 	uint64_t connect_timeout_ms;
@@ -85,6 +103,7 @@ struct rw_cluster {
 	/* Serializes the cluster's writers (DNS, health checks, outlier detection): never taken
 	 * on the request path. */
 	pthread_mutex_t writer;
+	struct rw_cluster_cb cb;
 	/* The current snapshot, never NULL once the cluster is set up (maybe n == 0).  Read it
 	 * only inside rw_lb_read_lock(); write it only with rw_cluster_publish(). */
 	_Atomic(struct rw_host_set *) hosts;

@@ -168,6 +168,8 @@ enum {
 	S_RETRY_PENDING = 1u << 16, /* backing off before the next try (s->up is NULL) */
 	S_IDLE_RETRIED = 1u << 17,  /* the one re-send after a pooled connection's idle close */
 	S_FAULT_DELAYED = 1u << 18, /* the fault filter's delay was applied (or is running) */
+	S_CB_RQ = 1u << 19,         /* counted in the cluster's rq_active (circuit breaker) */
+	S_CB_RETRY = 1u << 20,      /* counted in the cluster's rq_retry */
 };
 
 struct http_stream {
@@ -237,6 +239,7 @@ enum {
 	UP_PAUSED = 1u << 2, /* the stream's request body paused (watermark) */
 	UP_HOLD_CLOSED = 1u << 3,
 	UP_TUNNEL = 1u << 4,
+	UP_PENDING = 1u << 5, /* counted in the cluster's rq_pending until connected */
 };
 
 struct up_conn {
@@ -250,7 +253,8 @@ struct up_conn {
 	uint32_t flags;
 	uint32_t served; /* responses received on it */
 	uint32_t hold;
-	struct rw_h1_head head; /* the response head being received */
+	struct rw_cluster *cluster; /* circuit-breaker counts */
+	struct rw_h1_head head;     /* the response head being received */
 	size_t body_off, body_len;
 	bool got_head, got_body, got_end;
 	bool got_bytes; /* bytes of the current response arrived */
@@ -372,6 +376,13 @@ bool rw__http_retry_schedule(struct http_stream *s);
 void rw__http_retry_now(struct http_stream *s);
 /* Clone src's slices onto dst by reference.  0 or -ENOMEM. */
 int rw__http_chain_clone(struct rw_chain *dst, const struct rw_chain *src);
+
+/* Circuit breakers (http_stream.c): 503 UO "... reset reason: overflow". */
+void rw__http_stream_overflow(struct http_stream *s);
+/* The retry budget (max_retries or retry_budget) allows one more retry?  Counts it until
+   rw__http_cb_retry_end (the retry's answer arrived, or the stream ended). */
+bool rw__http_cb_retry_begin(struct http_stream *s);
+void rw__http_cb_retry_end(struct http_stream *s);
 
 /* http_hash.c */
 /* The request's hash from the route's hash policies; false when none produced a value. */

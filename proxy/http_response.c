@@ -304,6 +304,7 @@ int rw__http_stream_response_head(struct http_stream *s, const struct rw_h1_head
 		rw_http_headers_clear(h);
 		return 0;
 	}
+	rw__http_cb_retry_end(s); /* this try got its answer */
 	/* A retriable answer (retry_on) never reaches the client while tries remain. */
 	if (s->retry_on && rw__http_retry_response_retriable(s, head->status) &&
 	    rw__http_retry_schedule(s))

@@ -160,6 +160,9 @@ bool rw__http_retry_schedule(struct http_stream *s)
 			if (!rw__http_header_matches(&s->req, &p->retriable_request_headers[i]))
 				return false;
 	}
+	/* Circuit breaker: max_retries / retry_budget across the cluster. */
+	if (!rw__http_cb_retry_begin(s))
+		return false;
 	if (s->up) {
 		rw__http_upstream_release(s->up, false);
 		s->up = NULL;

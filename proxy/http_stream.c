@@ -104,6 +104,9 @@ void rw__http_stream_free(struct http_stream *s)
 	}
 	rw_chain_reset(&s->replay);
 	rw_chain_reset(&s->held);
+	if (s->flags & S_CB_RQ)
+		atomic_fetch_sub_explicit(&s->cluster->cb.rq_active, 1, memory_order_relaxed);
+	rw__http_cb_retry_end(s);
 	if (s->fault)
 		rw__http_filters_delay_done(s);
 #if !defined(__SANITIZE_ADDRESS__)
@@ -356,6 +359,50 @@ static struct rw_cluster *pick_cluster(struct http_stream *s)
 	return NULL;
 }
 
+void rw__http_stream_overflow(struct http_stream *s)
+{
+	static const char body[] =
+	    "upstream connect error or disconnect/reset before headers. reset reason: overflow";
+
+	rw__http_local_reply_full(s, 503, body, sizeof(body) - 1, NULL, false, RW_RF_UO,
+	                          "upstream_overflow");
+}
+
+bool rw__http_cb_retry_begin(struct http_stream *s)
+{
+	struct rw_cluster_cb *cb = &s->cluster->cb;
+	int64_t active = atomic_load_explicit(&cb->rq_retry, memory_order_relaxed);
+	uint64_t allowed = cb->max_retries;
+
+	if (s->flags & S_CB_RETRY)
+		return true; /* this stream's retry is already counted */
+	if (cb->has_retry_budget) {
+		/* retry_budget: a share of the requests in flight, at least min_retry_concurrency.
+		 */
+		int64_t base = atomic_load_explicit(&cb->rq_active, memory_order_relaxed) +
+		               atomic_load_explicit(&cb->rq_pending, memory_order_relaxed);
+
+		allowed = (uint64_t)((double)base * cb->budget_percent / 100.0);
+		if (allowed < cb->min_retry_concurrency)
+			allowed = cb->min_retry_concurrency;
+	}
+	if ((uint64_t)active >= allowed) {
+		atomic_fetch_add_explicit(&cb->rq_retry_overflow, 1, memory_order_relaxed);
+		return false;
+	}
+	atomic_fetch_add_explicit(&cb->rq_retry, 1, memory_order_relaxed);
+	s->flags |= S_CB_RETRY;
+	return true;
+}
+
+void rw__http_cb_retry_end(struct http_stream *s)
+{
+	if (!(s->flags & S_CB_RETRY))
+		return;
+	s->flags &= ~S_CB_RETRY;
+	atomic_fetch_sub_explicit(&s->cluster->cb.rq_retry, 1, memory_order_relaxed);
+}
+
 bool rw__http_stream_pick_host(struct http_stream *s, const struct rw_host *avoid)
 {
 	const struct rw_config_route_action *a = &s->route.route->u.route;
@@ -534,6 +581,15 @@ static void forward(struct http_stream *s, const struct rw_http_request_view *vi
 	}
 	if (!s->cluster_name)
 		s->cluster_name = s->cluster->name;
+	/* Circuit breaker: requests in flight to the cluster, all workers. */
+	if ((uint64_t)atomic_load_explicit(&s->cluster->cb.rq_active, memory_order_relaxed) >=
+	    s->cluster->cb.max_requests) {
+		atomic_fetch_add_explicit(&s->cluster->cb.rq_overflow, 1, memory_order_relaxed);
+		rw__http_stream_overflow(s);
+		return;
+	}
+	atomic_fetch_add_explicit(&s->cluster->cb.rq_active, 1, memory_order_relaxed);
+	s->flags |= S_CB_RQ;
 	if (!rw__http_stream_pick_host(s, NULL)) {
 		rw__http_local_reply_full(s, 503, RW_HTTP_LIT("no healthy upstream"), NULL, false,
 		                          RW_RF_UH, "no_healthy_upstream");
@@ -560,6 +616,10 @@ static void forward(struct http_stream *s, const struct rw_http_request_view *vi
 		return;
 	}
 	r = attach_upstream(s);
+	if (r == -EUSERS) {
+		rw__http_stream_overflow(s);
+		return;
+	}
 	if (r) {
 		rw_log_warn("http", "[C%llu] cannot open a socket to %s: %s",
 		            (unsigned long long)s->id, s->host->name, strerror(-r));

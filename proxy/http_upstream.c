@@ -125,6 +125,13 @@ static void up_close(struct up_conn *u, const char *why)
 	rw_timer_del(rw_engine_timers(eng_of(hw)), &u->timer);
 	if (u->flags & UP_CONNECTED)
 		atomic_fetch_sub_explicit(&p->host->cx_active, 1, memory_order_relaxed);
+	if (u->cluster) {
+		atomic_fetch_sub_explicit(&u->cluster->cb.cx_active, 1, memory_order_relaxed);
+		if (u->flags & UP_PENDING)
+			atomic_fetch_sub_explicit(&u->cluster->cb.rq_pending, 1,
+			                          memory_order_relaxed);
+		u->flags &= ~UP_PENDING;
+	}
 	rw_sock_close(u->sock);
 	u->sock = NULL;
 	rw_chain_reset(&u->in);
@@ -294,6 +301,10 @@ static void on_connect(struct rw_sock *sock, void *ctx)
 	(void)sock;
 	u->flags |= UP_CONNECTED;
 	atomic_fetch_add_explicit(&u->pool->host->cx_active, 1, memory_order_relaxed);
+	if (u->flags & UP_PENDING) {
+		u->flags &= ~UP_PENDING;
+		atomic_fetch_sub_explicit(&u->cluster->cb.rq_pending, 1, memory_order_relaxed);
+	}
 	rw_timer_del(rw_engine_timers(eng_of(u->pool->hw)), &u->timer);
 	if (u->s)
 		rw__http_stream_upstream_ready(u->s);
@@ -436,6 +447,26 @@ int rw__http_upstream_acquire(struct http_worker *hw, struct rw_host *host,
 		*out = u;
 		return 0;
 	}
+	/* Circuit breakers: a new connection counts against max_connections and, until it is
+	 * connected, the request waits as pending (max_pending_requests).  ringway has no
+	 * pending queue: over either limit the request overflows at once (503 UO). */
+	{
+		struct rw_cluster_cb *cb = (struct rw_cluster_cb *)&cluster->cb;
+
+		if (atomic_load_explicit(&cb->cx_active, memory_order_relaxed) >=
+		    cb->max_connections) {
+			atomic_fetch_add_explicit(&cb->cx_overflow, 1, memory_order_relaxed);
+			pool_maybe_free(hw, p);
+			return -EUSERS;
+		}
+		if (atomic_load_explicit(&cb->rq_pending, memory_order_relaxed) >=
+		    cb->max_pending_requests) {
+			atomic_fetch_add_explicit(&cb->rq_pending_overflow, 1,
+			                          memory_order_relaxed);
+			pool_maybe_free(hw, p);
+			return -EUSERS;
+		}
+	}
 	u = calloc(1, sizeof(*u));
 	if (!u) {
 		pool_maybe_free(hw, p);
@@ -450,6 +481,10 @@ int rw__http_upstream_acquire(struct http_worker *hw, struct rw_host *host,
 	}
 	u->pool = p;
 	u->s = s;
+	u->cluster = (struct rw_cluster *)cluster;
+	u->flags |= UP_PENDING;
+	atomic_fetch_add_explicit(&u->cluster->cb.cx_active, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&u->cluster->cb.rq_pending, 1, memory_order_relaxed);
 	p->n_open++;
 	rw_h1_parser_init(&u->parser, RW_H1_RESPONSE, NULL);
 	atomic_fetch_add_explicit(&host->cx_total, 1, memory_order_relaxed);

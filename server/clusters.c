@@ -125,6 +125,15 @@ static int build(struct rw_clusters *s, const struct rw_config *cfg)
 		c->buffer_limit = cc->buffer_limit;
 		lb_params(cc, &c->lb_params);
 		c->panic_ppm = cc->lb.healthy_panic_threshold_ppm;
+		c->cb.max_connections = cc->cb[RW_CONFIG_PRIORITY_DEFAULT].max_connections;
+		c->cb.max_pending_requests =
+		    cc->cb[RW_CONFIG_PRIORITY_DEFAULT].max_pending_requests;
+		c->cb.max_requests = cc->cb[RW_CONFIG_PRIORITY_DEFAULT].max_requests;
+		c->cb.max_retries = cc->cb[RW_CONFIG_PRIORITY_DEFAULT].max_retries;
+		c->cb.has_retry_budget = cc->cb[RW_CONFIG_PRIORITY_DEFAULT].has_retry_budget;
+		c->cb.budget_percent = cc->cb[RW_CONFIG_PRIORITY_DEFAULT].budget_percent;
+		c->cb.min_retry_concurrency =
+		    cc->cb[RW_CONFIG_PRIORITY_DEFAULT].min_retry_concurrency;
 		pthread_mutex_init(&c->writer, NULL);
 		addrs = calloc(n ? n : 1, sizeof(*addrs));
 		if (!addrs)
