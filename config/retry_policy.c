@@ -132,8 +132,6 @@ static int rp_per_try_idle(struct rw__ctx *ctx, const struct rw__node *v, void *
 	int rc = rw__get_duration_ms(
 	    ctx, v, &((struct rw_config_retry_policy *)obj)->per_try_idle_timeout_ms);
 
-	if (rc == 0 && ((struct rw_config_retry_policy *)obj)->per_try_idle_timeout_ms)
-		rw__unserved(ctx, v, "per_try_idle_timeout");
 	return rc;
 }
 

@@ -211,7 +211,9 @@ struct http_stream {
 	uint32_t retries_left; /* num_retries | x-envoy-max-retries, minus those done */
 	uint32_t retries_done;
 	uint64_t per_try_timeout_ms;
-	uint64_t retry_at; /* S_RETRY_PENDING: when the next try starts */
+	uint64_t per_try_idle_ms; /* per_try_idle_timeout: no upstream byte for this long */
+	uint64_t up_activity_ms;  /* the current try's last upstream byte (or its start) */
+	uint64_t retry_at;        /* S_RETRY_PENDING: when the next try starts */
 	size_t replay_limit;
 	/* HTTP filters (http_filters.c) */
 	uint32_t filter_index;        /* the next filter to run */

@@ -75,6 +75,7 @@ void rw__http_retry_setup(struct http_stream *s, const struct rw_config_retry_po
 	s->retry_on = p->present ? p->retry_on : 0;
 	s->retries_left = p->present ? p->num_retries : 0;
 	s->per_try_timeout_ms = p->present ? p->per_try_timeout_ms : 0;
+	s->per_try_idle_ms = p->present ? p->per_try_idle_timeout_ms : 0;
 	/* Envoy honours these request headers (external ones were stripped at the edge). */
 	v = rw_http_headers_get(h, "x-envoy-retry-on", &len);
 	if (v) {
@@ -206,7 +207,7 @@ void rw__http_retry_now(struct http_stream *s)
 		return;
 	}
 	rw__http_upstream_expect(s->up, s->head.method);
-	s->up_start_ms = rw_engine_now_ms(eng(s));
+	s->up_start_ms = s->up_activity_ms = rw_engine_now_ms(eng(s));
 	rw__http_upstream_flush(s->up);
 	rw__http_conn_arm_timer(s->c);
 }

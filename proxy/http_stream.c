@@ -549,7 +549,7 @@ static int send_request_head(struct http_stream *s)
 			return -ENOMEM;
 	}
 	rw__http_upstream_expect(s->up, s->head.method);
-	s->up_start_ms = rw_engine_now_ms(eng(s));
+	s->up_start_ms = s->up_activity_ms = rw_engine_now_ms(eng(s));
 	return 0;
 }
 
@@ -978,6 +978,10 @@ uint64_t rw__http_stream_deadline(struct http_stream *s, uint64_t now, bool act)
 	CHECK(s->flags & S_RETRY_PENDING, s->retry_at, rw__http_retry_now(s));
 	CHECK(s->per_try_timeout_ms && s->up && !(s->flags & (S_RSP_STARTED | S_TUNNEL)),
 	      s->up_start_ms + s->per_try_timeout_ms, per_try_expired(s));
+	/* per_try_idle_timeout: the try's upstream went quiet (also mid-response, as in Envoy;
+	 * then the stream can only be reset). */
+	CHECK(s->per_try_idle_ms && s->up && !(s->flags & S_TUNNEL),
+	      s->up_activity_ms + s->per_try_idle_ms, per_try_expired(s));
 	CHECK((s->flags & S_REQ_DONE) && s->route_timeout_ms && !(s->flags & S_TUNNEL),
 	      s->req_end_ms + s->route_timeout_ms,
 	      rw__http_stream_local_reply(s, 504, "upstream request timeout", RW_RF_UT,

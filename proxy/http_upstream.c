@@ -324,6 +324,7 @@ static void on_data(struct rw_sock *sock, void *ctx, struct rw_buf *b, uint32_t 
 	rw__http_conn_hold(c);
 	up_hold(u);
 	u->got_bytes = true;
+	u->s->up_activity_ms = rw_engine_now_ms(eng_of(u->pool->hw));
 	if (u->flags & UP_TUNNEL) {
 		struct rw_chain tmp = {0};
 

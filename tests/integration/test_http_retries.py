@@ -8,7 +8,8 @@ Proves that:
 - retries never exceed num_retries: with every host failing, each request reaches the origins
   exactly 1 + num_retries times, and the client gets the last answer (503);
 - connect-failure retries move past an endpoint nobody listens on;
-- per_try_timeout abandons a hanging host and the retry answers;
+- per_try_timeout abandons a hanging host and the retry answers; so does
+  per_try_idle_timeout for a host that goes quiet;
 - retriable-status-codes retries exactly the listed codes, other errors pass through;
 - gateway-error retries 502/503/504 but not a 500;
 - without a policy nothing is retried.
@@ -109,6 +110,22 @@ class Retries(harness.unittest.TestCase):
                     r = http_request(px.addr(), "GET", "/t", HOST, timeout=10)
                     self.assertEqual((r.status, r.body), (200, b"good"))
                 self.assertGreaterEqual(len(hang.requests), 1)
+            finally:
+                release.set()
+
+    def test_per_try_idle_timeout(self):
+        release = threading.Event()
+        quiet = HttpUpstream(lambda req: release.wait(10) and None, name="quiet")
+        with quiet, fixed(200, "good") as good, \
+                Proxy(config([quiet.endpoint, good.endpoint],
+                             {"retry_on": "5xx", "num_retries": 1,
+                              "per_try_idle_timeout": "0.3s"}),
+                      ["--concurrency", "1"]) as px:
+            try:
+                for _ in range(4):
+                    r = http_request(px.addr(), "GET", "/i", HOST, timeout=10)
+                    self.assertEqual((r.status, r.body), (200, b"good"))
+                self.assertGreaterEqual(len(quiet.requests), 1)
             finally:
                 release.set()
 
