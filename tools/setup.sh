@@ -61,7 +61,7 @@ run)
 	;;
 test)
 	install_missing "${run_pkgs[@]}" "${test_pkgs[@]}"
-	stages=${RW_TEST_STAGES:-release clang asan fuzz perf}
+	stages=${RW_TEST_STAGES:-release clang asan tsan fuzz perf}
 	start=$(date +%s)
 	for s in $stages; do
 		case "$s" in
@@ -82,6 +82,17 @@ test)
 			ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 				UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 				ctest --test-dir build-ci-asan --output-on-failure -j2 -L 'unit|integration'
+			;;
+		tsan)
+			# The lock-free parts shared by workers: host-set snapshots, epochs, balancers.
+			stage "ThreadSanitizer build, load-balancer tests"
+			cmake -S "$here" -B build-ci-tsan -DCMAKE_BUILD_TYPE=Debug -DRW_TSAN=ON \
+				-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >build-ci-tsan.log 2>&1 ||
+				{ cat build-ci-tsan.log; exit 1; }
+			cmake --build build-ci-tsan -j"$jobs" --target test_lb_host_set test_lb_policies \
+				test_lb_threads
+			TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-ci-tsan --output-on-failure \
+				-R '^unit[.]lb[.](host_set|policies|threads)$'
 			;;
 		fuzz)
 			stage "libFuzzer build, each target briefly"
