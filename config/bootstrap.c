@@ -190,10 +190,11 @@ int rw__walk_bootstrap(struct rw__ctx *ctx, const struct rw__node *root)
 		/* Checked in full, but serving it would silently ignore part of it. */
 		memcpy(ctx->path, ctx->unserved.path, sizeof(ctx->path));
 		ctx->path_len = strlen(ctx->path);
-		rc = rw__fail_at(ctx, ctx->unserved.line, ctx->unserved.col,
-		                 "%s is not supported by ringway yet (the rest of this configuration "
-		                 "was checked and is valid)",
-		                 ctx->unserved.what);
+		rc = rw__fail_at(
+		    ctx, ctx->unserved.line, ctx->unserved.col,
+		    "%s is not supported by ringway yet (the rest of this configuration "
+		    "was checked and is valid)",
+		    ctx->unserved.what);
 	}
 	return rc;
 }

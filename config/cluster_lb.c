@@ -292,8 +292,10 @@ static int common_locality_weighted(struct rw__ctx *ctx, const struct rw__node *
 {
 	int rc = rw__walk_map(ctx, v, NULL, 0, obj);
 
-	if (rc == 0)
+	if (rc == 0) {
 		((struct rw_config_lb *)obj)->locality_weighted = true;
+		rw__unserved(ctx, v, "locality_weighted_lb_config");
+	}
 	return rc;
 }
 

@@ -504,12 +504,8 @@ void rw__health_checks_free(struct rw_config_health_check *hcs, size_t n)
 	free(hcs);
 }
 
-/* Checked in full; the data path acts on it in a later release (rw__unserved). */
+/* Served by health/checker.c. */
 int rw__walk_health_checks(struct rw__ctx *ctx, const struct rw__node *v, void *cluster)
 {
-	int rc = rw__walk_health_checks_impl(ctx, v, cluster);
-
-	if (rc == 0)
-		rw__unserved(ctx, v, "health_checks");
-	return rc;
+	return rw__walk_health_checks_impl(ctx, v, cluster);
 }

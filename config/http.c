@@ -219,7 +219,8 @@ static int hcm_codec_type(struct rw__ctx *ctx, const struct rw__node *v, void *o
 	/* AUTO serves HTTP/1.1 until the HTTP/2 codec lands; an HTTP/2-only listener must not
 	 * quietly speak HTTP/1.1. */
 	if (c >= 2)
-		return rw__fail(ctx, v, "codec_type '%s' is not supported by ringway yet", codecs[c]);
+		return rw__fail(ctx, v, "codec_type '%s' is not supported by ringway yet",
+		                codecs[c]);
 	HCM(obj)->codec_type = (enum rw_config_codec_type)c;
 	return 0;
 }

@@ -178,8 +178,6 @@ static int group_weight(struct rw__ctx *ctx, const struct rw__node *v, void *obj
 
 	if (rc == 0)
 		((struct group *)obj)->weight = (uint32_t)w;
-	if (rc == 0)
-		rw__unserved(ctx, v, "a locality load_balancing_weight");
 	return rc;
 }
 
@@ -190,8 +188,6 @@ static int group_priority(struct rw__ctx *ctx, const struct rw__node *v, void *o
 
 	if (rc == 0)
 		((struct group *)obj)->priority = (uint32_t)p;
-	if (rc == 0 && p > 0)
-		rw__unserved(ctx, v, "a priority other than 0");
 	return rc;
 }
 

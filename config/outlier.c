@@ -112,7 +112,8 @@ static const struct rw__field outlier_fields[] = {
     RW__UNSUPPORTED("always_eject_one_host"),
 };
 
-static int rw__walk_outlier_detection_impl(struct rw__ctx *ctx, const struct rw__node *v, void *cluster)
+static int rw__walk_outlier_detection_impl(struct rw__ctx *ctx, const struct rw__node *v,
+                                           void *cluster)
 {
 	struct rw_config_outlier *od = &((struct rw_config_cluster *)cluster)->outlier;
 	const char *at = "max_ejection_time";
@@ -134,12 +135,8 @@ static int rw__walk_outlier_detection_impl(struct rw__ctx *ctx, const struct rw_
 	                (unsigned long long)od->base_ejection_time_ms);
 }
 
-/* Checked in full; the data path acts on it in a later release (rw__unserved). */
+/* Served by lb/outlier.c (detection) and server/outlier.c (the thread that ejects). */
 int rw__walk_outlier_detection(struct rw__ctx *ctx, const struct rw__node *v, void *cluster)
 {
-	int rc = rw__walk_outlier_detection_impl(ctx, v, cluster);
-
-	if (rc == 0)
-		rw__unserved(ctx, v, "outlier_detection");
-	return rc;
+	return rw__walk_outlier_detection_impl(ctx, v, cluster);
 }

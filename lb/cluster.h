@@ -51,6 +51,10 @@ struct rw_host {
 	 * cluster's writers (health checker, outlier detection, config), then the cluster is
 	 * refreshed (rw_cluster_refresh) so the balancer is rebuilt without it. */
 	_Atomic uint32_t health;
+	/* Outlier detection state (lb/outlier.h), attached by the detector's thread; NULL when
+	 * the cluster has no outlier_detection.  Freed with the host. */
+	_Atomic(struct rw_outlier_host *) od;
+	uint32_t priority; /* its endpoints group's priority (0 = highest), set at creation */
 };
 
 enum {
@@ -62,9 +66,19 @@ enum {
 };
 
 /* An immutable snapshot: n hosts, each holding one ref taken for the set. */
+/* One priority level of a snapshot: its balancer and the share of traffic it takes. */
+struct rw_priority_lb {
+	struct rw_lb *lb;
+	uint32_t load_ppm; /* cumulative: a pick draws r < 1e6 and takes the first level > r */
+};
+
 struct rw_host_set {
 	size_t n;
-	struct rw_lb *lb; /* the cluster's balancer over hosts[], built at publish (lb/lb.h) */
+	/* Built at publish (lb/lb.h): one balancer per priority level, with Envoy's priority
+	 * loads (overprovisioning factor, panic); NULL when there is no host or no policy. */
+	struct rw_priority_lb *prio;
+	uint32_t n_prio;
+	struct rw_lb *lb; /* == prio[0].lb, kept for the common single-priority case */
 	struct rw_host *hosts[];
 };
 
@@ -100,6 +114,7 @@ struct rw_cluster {
 	/* Below this share of healthy hosts (parts per million) the balancer ignores health
 	 * (Envoy's panic mode): common_lb_config.healthy_panic_threshold, default 50%. */
 	uint32_t panic_ppm;
+	uint32_t overprovisioning; /* percent, Envoy's default 140 */
 	/* Serializes the cluster's writers (DNS, health checks, outlier detection): never taken
 	 * on the request path. */
 	pthread_mutex_t writer;

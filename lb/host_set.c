@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "lb/cluster.h"
 #include "lb/epoch.h"
+#include "lb/outlier.h"
 
 static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
@@ -56,8 +57,10 @@ void rw_host_ref(struct rw_host *h)
 void rw_host_unref(struct rw_host *h)
 {
 	/* acq_rel: the freeing thread must see every other holder's last counter update. */
-	if (atomic_fetch_sub_explicit(&h->refs, 1, memory_order_acq_rel) == 1)
+	if (atomic_fetch_sub_explicit(&h->refs, 1, memory_order_acq_rel) == 1) {
+		rw_outlier_host_free(atomic_load_explicit(&h->od, memory_order_relaxed));
 		free(h);
+	}
 }
 
 static bool same_addr(const struct rw_host *h, const struct rw_lb_address *a)
@@ -77,6 +80,8 @@ int rw_host_set_build(const struct rw_host_set *old, const struct rw_lb_address 
 		goto out;
 	set->n = 0;
 	set->lb = NULL;
+	set->prio = NULL;
+	set->n_prio = 0;
 	for (i = 0; i < n; i++) {
 		struct rw_host *h = NULL;
 
@@ -123,7 +128,9 @@ void rw_host_set_free(struct rw_host_set *set)
 
 	if (!set)
 		return;
-	rw_lb_free(set->lb);
+	for (i = 0; i < set->n_prio; i++)
+		rw_lb_free(set->prio[i].lb);
+	free(set->prio);
 	for (i = 0; i < set->n; i++)
 		rw_host_unref(set->hosts[i]);
 	free(set);
@@ -158,26 +165,89 @@ static void free_set(void *p)
 	rw_host_set_free(p);
 }
 
+/*
+ * Envoy's priority levels.  Each level's health is min(100%, overprovisioning x healthy /
+ * total); levels take traffic in order until 100% is covered; when the levels together are
+ * less than 100% healthy the loads are normalized.  A level whose healthy share is below
+ * the panic threshold balances over all its hosts.  All levels unhealthy: level 0, panic.
+ */
+static void build_priorities(struct rw_cluster *c, struct rw_host_set *set)
+{
+	uint32_t n_prio = 1, over = c->overprovisioning ? c->overprovisioning : 140;
+	struct rw_host **hosts = malloc(set->n * sizeof(*hosts));
+	uint64_t health[64] = {0}, sum = 0, left = 1000000, cum = 0;
+
+	for (size_t i = 0; i < set->n; i++)
+		if (set->hosts[i]->priority + 1 > n_prio)
+			n_prio = set->hosts[i]->priority + 1;
+	if (n_prio > 64)
+		n_prio = 64;
+	set->prio = calloc(n_prio, sizeof(*set->prio));
+	if (!hosts || !set->prio) {
+		free(hosts);
+		free(set->prio);
+		set->prio = NULL;
+		return;
+	}
+	set->n_prio = n_prio;
+	for (uint32_t p = 0; p < n_prio; p++) {
+		size_t total = 0, healthy = 0;
+
+		for (size_t i = 0; i < set->n; i++) {
+			struct rw_host *h = set->hosts[i];
+
+			if ((h->priority < n_prio ? h->priority : n_prio - 1) != p)
+				continue;
+			total++;
+			if (!atomic_load_explicit(&h->health, memory_order_relaxed))
+				hosts[healthy++] = h;
+		}
+		if (!total)
+			continue;
+		health[p] = (uint64_t)healthy * over * 10000 / total; /* ppm */
+		if (health[p] > 1000000)
+			health[p] = 1000000;
+		sum += health[p];
+		/* Panic: too few healthy hosts in this level, balance over all of them. */
+		if (!healthy || (uint64_t)healthy * 1000000u < (uint64_t)c->panic_ppm * total) {
+			healthy = 0;
+			for (size_t i = 0; i < set->n; i++)
+				if ((set->hosts[i]->priority < n_prio ? set->hosts[i]->priority
+				                                      : n_prio - 1) == p)
+					hosts[healthy++] = set->hosts[i];
+		}
+		(void)rw_lb_create(&c->lb_params, hosts, healthy, &set->prio[p].lb);
+	}
+	for (uint32_t p = 0; p < n_prio; p++) {
+		uint64_t load;
+
+		if (!sum) /* nothing healthy anywhere: all to the first level that has hosts */
+			load = (set->prio[p].lb && cum == 0) ? 1000000 : 0;
+		else if (sum < 1000000) /* normalized */
+			load = health[p] * 1000000 / sum;
+		else
+			load = health[p] < left ? health[p] : left;
+		if (sum >= 1000000)
+			left -= load;
+		cum += load;
+		set->prio[p].load_ppm = (uint32_t)(cum > 1000000 ? 1000000 : cum);
+	}
+	/* Rounding: the last level with a balancer closes the range. */
+	for (uint32_t p = n_prio; p-- > 0;)
+		if (set->prio[p].lb) {
+			set->prio[p].load_ppm = 1000000;
+			break;
+		}
+	set->lb = set->prio[0].lb;
+	free(hosts);
+}
+
 void rw_cluster_publish(struct rw_cluster *c, struct rw_host_set *set)
 {
 	struct rw_host_set *old;
 
-	/* The balancer is compiled here, by the writer, never on a worker, over the healthy
-	 * hosts -- or over all of them when too few are healthy (panic).  Without one (out of
-	 * memory, no policy set) picks fall back to plain round robin over all hosts. */
-	if (!set->lb && set->n && c->lb_params.policy) {
-		struct rw_host **healthy = malloc(set->n * sizeof(*healthy));
-		size_t n = 0;
-
-		for (size_t i = 0; healthy && i < set->n; i++)
-			if (!atomic_load_explicit(&set->hosts[i]->health, memory_order_relaxed))
-				healthy[n++] = set->hosts[i];
-		if (healthy && (uint64_t)n * 1000000u >= (uint64_t)c->panic_ppm * set->n && n)
-			(void)rw_lb_create(&c->lb_params, healthy, n, &set->lb);
-		else
-			(void)rw_lb_create(&c->lb_params, set->hosts, set->n, &set->lb);
-		free(healthy);
-	}
+	if (!set->prio && set->n && c->lb_params.policy)
+		build_priorities(c, set);
 	old = atomic_exchange(&c->hosts, set);
 
 	if (old)
@@ -194,6 +264,8 @@ void rw_cluster_refresh(struct rw_cluster *c)
 	if (set) {
 		set->n = old->n;
 		set->lb = NULL;
+		set->prio = NULL;
+		set->n_prio = 0;
 		for (size_t i = 0; i < old->n; i++) {
 			set->hosts[i] = old->hosts[i];
 			rw_host_ref(set->hosts[i]);
@@ -211,9 +283,20 @@ struct rw_host *rw_cluster_pick(struct rw_cluster *c, struct rw_lb_pick_ctx *ctx
 	rw_lb_read_lock();
 	set = atomic_load_explicit(&c->hosts, memory_order_acquire);
 	if (set && set->n) {
-		if (set->lb) {
+		if (set->prio) {
+			const struct rw_lb *lb = set->prio[0].lb;
+
+			if (set->n_prio > 1) { /* priority levels: draw the level by its load */
+				uint32_t r = (uint32_t)((ctx->random >> 32) % 1000000u);
+
+				for (uint32_t p = 0; p < set->n_prio; p++)
+					if (set->prio[p].lb && r < set->prio[p].load_ppm) {
+						lb = set->prio[p].lb;
+						break;
+					}
+			}
 			ctx->cursor = &c->rr_next;
-			h = rw_lb_pick(set->lb, ctx);
+			h = lb ? rw_lb_pick(lb, ctx) : NULL;
 		} else {
 			h = set->hosts[atomic_fetch_add_explicit(&c->rr_next, 1,
 			                                         memory_order_relaxed) %

@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "lb/cluster.h"
+#include "lb/outlier.h"
 #include "proxy/http_internal.h"
 #include "ring/engine.h"
 
@@ -305,6 +306,11 @@ int rw__http_stream_response_head(struct http_stream *s, const struct rw_h1_head
 		return 0;
 	}
 	rw__http_cb_retry_end(s); /* this try got its answer */
+	/* Outlier detection sees every final answer, retried or not (Envoy's router). */
+	if (s->host) {
+		rw_outlier_report(s->host, RW_OUTLIER_CONNECT_SUCCESS);
+		rw_outlier_report(s->host, rw_outlier_result_of_status(head->status));
+	}
 	/* A retriable answer (retry_on) never reaches the client while tries remain. */
 	if (s->retry_on && rw__http_retry_response_retriable(s, head->status) &&
 	    rw__http_retry_schedule(s))
@@ -423,6 +429,14 @@ void rw__http_stream_upstream_failed(struct http_stream *s, int err, enum http_u
 	char body[160];
 	const char *reason;
 
+	/* Local-origin failure for outlier detection -- unless the host is not to blame: a
+	 * pooled connection it closed while idle, or a local resource shortage. */
+	if (s->host && !idle_race && err != -ENOMEM && err != -EUSERS && err != -EMFILE &&
+	    err != -ENFILE)
+		rw_outlier_report(s->host,
+		                  kind == UPF_CONNECT_TIMEOUT || kind == UPF_PER_TRY_TIMEOUT
+		                      ? RW_OUTLIER_TIMEOUT
+		                      : RW_OUTLIER_CONNECT_FAILED);
 	if (s->up) {
 		rw__http_upstream_release(s->up, false);
 		s->up = NULL;

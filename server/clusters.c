@@ -125,6 +125,7 @@ static int build(struct rw_clusters *s, const struct rw_config *cfg)
 		c->buffer_limit = cc->buffer_limit;
 		lb_params(cc, &c->lb_params);
 		c->panic_ppm = cc->lb.healthy_panic_threshold_ppm;
+		c->overprovisioning = cc->lb.overprovisioning_factor;
 		c->cb.max_connections = cc->cb[RW_CONFIG_PRIORITY_DEFAULT].max_connections;
 		c->cb.max_pending_requests =
 		    cc->cb[RW_CONFIG_PRIORITY_DEFAULT].max_pending_requests;
@@ -150,6 +151,7 @@ static int build(struct rw_clusters *s, const struct rw_config *cfg)
 			set->hosts[j]->weight =
 			    cc->endpoints[j].weight ? cc->endpoints[j].weight : 1;
 			set_eds_health(set->hosts[j], &cc->endpoints[j]);
+			set->hosts[j]->priority = cc->endpoints[j].priority;
 		}
 		rw_cluster_publish(c, set);
 	}
@@ -196,8 +198,10 @@ static struct rw_dns_resolver *resolver_for(struct rw_clusters *s,
 	return rt->r;
 }
 
-/* Rebuild and publish the cluster's host set from every endpoint's latest answer. */
-static void dns_rebuild(struct dns_cluster *dc)
+/* Rebuild and publish the cluster's host set from every endpoint's latest answer.  Under
+ * c->writer: another writer's refresh (health checks, outlier detection) would otherwise
+ * retire -- and free -- the set this reads. */
+static void dns_rebuild_locked(struct dns_cluster *dc)
 {
 	struct rw_host_set *old = rw_cluster_hosts_writer(dc->c), *set;
 	struct rw_lb_address *all;
@@ -227,6 +231,7 @@ static void dns_rebuild(struct dns_cluster *dc)
 			                      memory_order_relaxed);
 			set->hosts[n]->weight = dc->eps[i].cfg->weight ? dc->eps[i].cfg->weight : 1;
 			set_eds_health(set->hosts[n], dc->eps[i].cfg);
+			set->hosts[n]->priority = dc->eps[i].cfg->priority;
 		}
 	if (rw_host_set_equal(old, set)) {
 		rw_host_set_free(set);
@@ -234,8 +239,13 @@ static void dns_rebuild(struct dns_cluster *dc)
 	}
 	rw_log_info("dns", "cluster '%s': hosts now %s", dc->c->name,
 	            rw_host_set_format(set, shown, sizeof(shown)));
-	pthread_mutex_lock(&dc->c->writer);
 	rw_cluster_publish(dc->c, set);
+}
+
+static void dns_rebuild(struct dns_cluster *dc)
+{
+	pthread_mutex_lock(&dc->c->writer);
+	dns_rebuild_locked(dc);
 	pthread_mutex_unlock(&dc->c->writer);
 }
 

@@ -26,6 +26,7 @@
 
 #include "config/config.h"
 #include "core/log.h"
+#include "health/checker.h"
 #include "lb/epoch.h"
 #include "proxy/echo.h"
 #include "proxy/http.h"
@@ -34,6 +35,7 @@
 #include "ring/engine.h"
 #include "server/clusters.h"
 #include "server/options.h"
+#include "server/outlier.h"
 
 #define LISTEN_BACKLOG 4096
 /* Longest start-up wait for first DNS answers: c-ares' first-try timeout per server. */
@@ -64,6 +66,9 @@ struct worker_rt {
 struct server {
 	const struct rw_options *opt;
 	struct rw_clusters *clusters;
+	struct rw_outlier_driver *outlier; /* NULL when no cluster has outlier_detection */
+	/* Active health checks; NULL when no cluster has any. */
+	struct rw_health *health;
 	struct listener_rt *listeners;
 	size_t n_listeners;
 	struct worker_rt *workers;
@@ -90,6 +95,27 @@ static void raise_nofile(void)
 static struct rw_cluster *lookup_cluster(void *ctx, const char *name)
 {
 	return rw_clusters_find(ctx, name);
+}
+
+/* One checker thread for every cluster with health_checks; started before the workers so
+ * they begin with the first round's results (Envoy's cluster warming). */
+static int start_health(struct server *s, const struct rw_config *cfg)
+{
+	struct rw_health_target *t = calloc(cfg->n_clusters ? cfg->n_clusters : 1, sizeof(*t));
+	char err[256];
+	int r;
+
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->n_clusters; i++) {
+		t[i].cluster = rw_clusters_find(s->clusters, cfg->clusters[i].name);
+		t[i].cfg = &cfg->clusters[i];
+	}
+	r = rw_health_start(&s->health, t, cfg->n_clusters, err, sizeof(err));
+	free(t);
+	if (r)
+		rw_log_error("main", "cannot start health checking: %s", err);
+	return r;
 }
 
 static int open_listeners(struct server *s, const struct rw_config *cfg)
@@ -402,6 +428,10 @@ int rw_runtime_serve(const struct rw_config *cfg, const struct rw_options *opt)
 	if (open_listeners(&srv, cfg))
 		goto out;
 	rw_clusters_wait_ready(srv.clusters, DNS_INIT_WAIT_MS);
+	if (start_health(&srv, cfg))
+		goto out;
+	if (rw_outlier_driver_start(srv.clusters, cfg, &srv.outlier))
+		goto out;
 	for (w = 0; w < srv.n_workers; w++) {
 		srv.workers[w].srv = &srv;
 		srv.workers[w].id = w;
@@ -447,6 +477,9 @@ stop:
 	for (w = 0; w < started; w++)
 		pthread_join(srv.workers[w].thread, NULL);
 out:
+	rw_outlier_driver_stop(srv.outlier); /* workers are gone: nobody reports any more */
+	/* Before the clusters it writes to are destroyed. */
+	rw_health_stop(srv.health);
 	free_server(&srv);
 	return rc;
 }

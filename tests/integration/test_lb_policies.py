@@ -11,6 +11,9 @@ Proves that:
 - a cookie hash_policy with a ttl sets the cookie (Set-Cookie with Max-Age and Path) when the
   request has none, and requests presenting it stick to one host;
 - connection_properties.source_ip pins a client address to one host;
+- priority levels follow Envoy: all traffic on priority 0 while it is healthy, 30% spilling to
+  priority 1 when half of priority 0 is unhealthy (overprovisioning 1.4), all of it when
+  priority 0 is down (health_status UNHEALTHY / DRAINING);
 - the TCP proxy picks with the cluster's policy too (weighted round robin by connections).
 """
 
@@ -165,6 +168,49 @@ class Policies(harness.unittest.TestCase):
         finally:
             for u in ups:
                 u.close()
+
+
+class Priorities(harness.unittest.TestCase):
+    """Envoy's priority levels: overprovisioning factor 1.4, spill-over, health_status."""
+
+    def run_split(self, p0_status):
+        ups = [named("a"), named("b"), named("c")]
+        try:
+            def ep(u, status=None):
+                e = {"endpoint": {"address": {"socket_address": {"address": u.endpoint[0],
+                                                                   "port_value": u.endpoint[1]}}}}
+                if status:
+                    e["health_status"] = status
+                return e
+            groups = [{"priority": 0, "lb_endpoints": [ep(ups[0], p0_status[0]),
+                                                         ep(ups[1], p0_status[1])]},
+                      {"priority": 1, "lb_endpoints": [ep(ups[2])]}]
+            cfg = config(ups[:1], cluster_extra={"load_assignment": {"cluster_name": "up",
+                                                                       "endpoints": groups}})
+            with Proxy(cfg, ["--concurrency", "1"]) as px:
+                with HttpClient(px.addr()) as c:
+                    for i in range(1000):
+                        c.request("GET", "/p", HOST)
+                return counts(ups)
+        finally:
+            for u in ups:
+                u.close()
+
+    def test_all_healthy_stays_on_priority_0(self):
+        a, b, c = self.run_split([None, None])
+        self.assertEqual(c, 0)
+        self.assertEqual(a + b, 1000)
+
+    def test_half_healthy_spills_30_percent(self):
+        # P0 health = min(100, 1.4 x 50%) = 70%: 70% stays, 30% spills to P1.
+        a, b, c = self.run_split([None, "UNHEALTHY"])
+        self.assertEqual(b, 0)
+        self.assertTrue(620 <= a <= 780, (a, b, c))
+        self.assertEqual(a + c, 1000)
+
+    def test_priority_0_down_fails_over(self):
+        a, b, c = self.run_split(["UNHEALTHY", "DRAINING"])
+        self.assertEqual((a, b, c), (0, 0, 1000))
 
 
 class TcpPolicy(harness.unittest.TestCase):
