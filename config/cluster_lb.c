@@ -294,7 +294,6 @@ static int common_locality_weighted(struct rw__ctx *ctx, const struct rw__node *
 
 	if (rc == 0) {
 		((struct rw_config_lb *)obj)->locality_weighted = true;
-		rw__unserved(ctx, v, "locality_weighted_lb_config");
 	}
 	return rc;
 }

@@ -55,6 +55,8 @@ struct rw_host {
 	 * the cluster has no outlier_detection.  Freed with the host. */
 	_Atomic(struct rw_outlier_host *) od;
 	uint32_t priority; /* its endpoints group's priority (0 = highest), set at creation */
+	uint32_t locality; /* index of its endpoints group (locality_weighted_lb_config) */
+	uint32_t locality_weight; /* that group's load_balancing_weight; 0 = unset */
 };
 
 enum {
@@ -67,9 +69,17 @@ enum {
 
 /* An immutable snapshot: n hosts, each holding one ref taken for the set. */
 /* One priority level of a snapshot: its balancer and the share of traffic it takes. */
+/* locality_weighted_lb_config: one balancer per locality of a level. */
+struct rw_locality_lb {
+	struct rw_lb *lb;
+	uint64_t cum_weight; /* cumulative effective weight (locality weight x availability) */
+};
+
 struct rw_priority_lb {
 	struct rw_lb *lb;
 	uint32_t load_ppm; /* cumulative: a pick draws r < 1e6 and takes the first level > r */
+	struct rw_locality_lb *loc; /* locality-weighted clusters only, else NULL */
+	uint32_t n_loc;
 };
 
 struct rw_host_set {
@@ -115,6 +125,7 @@ struct rw_cluster {
 	 * (Envoy's panic mode): common_lb_config.healthy_panic_threshold, default 50%. */
 	uint32_t panic_ppm;
 	uint32_t overprovisioning; /* percent, Envoy's default 140 */
+	bool locality_weighted;    /* common_lb_config.locality_weighted_lb_config */
 	/* Serializes the cluster's writers (DNS, health checks, outlier detection): never taken
 	 * on the request path. */
 	pthread_mutex_t writer;

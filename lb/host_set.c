@@ -128,8 +128,12 @@ void rw_host_set_free(struct rw_host_set *set)
 
 	if (!set)
 		return;
-	for (i = 0; i < set->n_prio; i++)
+	for (i = 0; i < set->n_prio; i++) {
 		rw_lb_free(set->prio[i].lb);
+		for (uint32_t l = 0; l < set->prio[i].n_loc; l++)
+			rw_lb_free(set->prio[i].loc[l].lb);
+		free(set->prio[i].loc);
+	}
 	free(set->prio);
 	for (i = 0; i < set->n; i++)
 		rw_host_unref(set->hosts[i]);
@@ -163,6 +167,62 @@ const char *rw_host_set_format(const struct rw_host_set *set, char *buf, size_t 
 static void free_set(void *p)
 {
 	rw_host_set_free(p);
+}
+
+/*
+ * Envoy's locality-weighted balancing inside one level: a locality's effective weight is its
+ * load_balancing_weight times its availability, min(1, overprovisioning x healthy / total);
+ * localities without a weight take no traffic.  One balancer per locality over the level's
+ * chosen hosts (hosts[0..n)).
+ */
+static void build_localities(struct rw_cluster *c, struct rw_host_set *set, uint32_t p,
+                             struct rw_host **hosts, size_t n, size_t level_total, uint32_t over)
+{
+	struct rw_priority_lb *pl = &set->prio[p];
+	uint32_t n_loc = 0;
+	struct rw_host **sub = malloc(n * sizeof(*sub));
+	uint64_t cum = 0;
+
+	(void)level_total;
+	for (size_t i = 0; i < n; i++)
+		if (hosts[i]->locality + 1 > n_loc)
+			n_loc = hosts[i]->locality + 1;
+	pl->loc = calloc(n_loc ? n_loc : 1, sizeof(*pl->loc));
+	if (!sub || !pl->loc) {
+		free(sub);
+		free(pl->loc);
+		pl->loc = NULL;
+		return;
+	}
+	pl->n_loc = n_loc;
+	for (uint32_t l = 0; l < n_loc; l++) {
+		size_t m = 0, total = 0, healthy = 0;
+		uint32_t weight = 0;
+		uint64_t avail;
+
+		for (size_t i = 0; i < n; i++)
+			if (hosts[i]->locality == l)
+				sub[m++] = hosts[i];
+		for (size_t i = 0; i < set->n; i++)
+			if (set->hosts[i]->priority == p && set->hosts[i]->locality == l) {
+				total++;
+				weight = set->hosts[i]->locality_weight;
+				if (!atomic_load_explicit(&set->hosts[i]->health,
+				                          memory_order_relaxed))
+					healthy++;
+			}
+		if (m && weight && total) {
+			avail = (uint64_t)healthy * over * 10 / total; /* per mille, capped */
+			if (avail > 1000)
+				avail = 1000;
+			if (!healthy)
+				avail = 1000; /* panic level: hosts[] holds them all */
+			cum += weight * avail;
+			(void)rw_lb_create(&c->lb_params, sub, m, &pl->loc[l].lb);
+		}
+		pl->loc[l].cum_weight = cum;
+	}
+	free(sub);
 }
 
 /*
@@ -217,6 +277,8 @@ static void build_priorities(struct rw_cluster *c, struct rw_host_set *set)
 					hosts[healthy++] = set->hosts[i];
 		}
 		(void)rw_lb_create(&c->lb_params, hosts, healthy, &set->prio[p].lb);
+		if (c->locality_weighted)
+			build_localities(c, set, p, hosts, healthy, total, over);
 	}
 	for (uint32_t p = 0; p < n_prio; p++) {
 		uint64_t load;
@@ -286,12 +348,26 @@ struct rw_host *rw_cluster_pick(struct rw_cluster *c, struct rw_lb_pick_ctx *ctx
 		if (set->prio) {
 			const struct rw_lb *lb = set->prio[0].lb;
 
+			const struct rw_priority_lb *pl = &set->prio[0];
+
 			if (set->n_prio > 1) { /* priority levels: draw the level by its load */
 				uint32_t r = (uint32_t)((ctx->random >> 32) % 1000000u);
 
 				for (uint32_t p = 0; p < set->n_prio; p++)
 					if (set->prio[p].lb && r < set->prio[p].load_ppm) {
-						lb = set->prio[p].lb;
+						pl = &set->prio[p];
+						lb = pl->lb;
+						break;
+					}
+			}
+			if (pl->n_loc && pl->loc[pl->n_loc - 1].cum_weight) {
+				/* locality-weighted: draw the locality, then its balancer */
+				uint64_t r = (ctx->random * 0x9e3779b97f4a7c15u >> 17) %
+				             pl->loc[pl->n_loc - 1].cum_weight;
+
+				for (uint32_t l = 0; l < pl->n_loc; l++)
+					if (r < pl->loc[l].cum_weight) {
+						lb = pl->loc[l].lb;
 						break;
 					}
 			}

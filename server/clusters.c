@@ -126,6 +126,7 @@ static int build(struct rw_clusters *s, const struct rw_config *cfg)
 		lb_params(cc, &c->lb_params);
 		c->panic_ppm = cc->lb.healthy_panic_threshold_ppm;
 		c->overprovisioning = cc->lb.overprovisioning_factor;
+		c->locality_weighted = cc->lb.locality_weighted;
 		c->cb.max_connections = cc->cb[RW_CONFIG_PRIORITY_DEFAULT].max_connections;
 		c->cb.max_pending_requests =
 		    cc->cb[RW_CONFIG_PRIORITY_DEFAULT].max_pending_requests;
@@ -152,6 +153,8 @@ static int build(struct rw_clusters *s, const struct rw_config *cfg)
 			    cc->endpoints[j].weight ? cc->endpoints[j].weight : 1;
 			set_eds_health(set->hosts[j], &cc->endpoints[j]);
 			set->hosts[j]->priority = cc->endpoints[j].priority;
+			set->hosts[j]->locality = cc->endpoints[j].locality;
+			set->hosts[j]->locality_weight = cc->endpoints[j].locality_weight;
 		}
 		rw_cluster_publish(c, set);
 	}
@@ -232,6 +235,8 @@ static void dns_rebuild_locked(struct dns_cluster *dc)
 			set->hosts[n]->weight = dc->eps[i].cfg->weight ? dc->eps[i].cfg->weight : 1;
 			set_eds_health(set->hosts[n], dc->eps[i].cfg);
 			set->hosts[n]->priority = dc->eps[i].cfg->priority;
+			set->hosts[n]->locality = dc->eps[i].cfg->locality;
+			set->hosts[n]->locality_weight = dc->eps[i].cfg->locality_weight;
 		}
 	if (rw_host_set_equal(old, set)) {
 		rw_host_set_free(set);

@@ -14,6 +14,8 @@ Proves that:
 - priority levels follow Envoy: all traffic on priority 0 while it is healthy, 30% spilling to
   priority 1 when half of priority 0 is unhealthy (overprovisioning 1.4), all of it when
   priority 0 is down (health_status UNHEALTHY / DRAINING);
+- locality_weighted_lb_config shares traffic between localities by their weights, and a
+  locality without a weight gets none;
 - the TCP proxy picks with the cluster's policy too (weighted round robin by connections).
 """
 
@@ -211,6 +213,37 @@ class Priorities(harness.unittest.TestCase):
     def test_priority_0_down_fails_over(self):
         a, b, c = self.run_split(["UNHEALTHY", "DRAINING"])
         self.assertEqual((a, b, c), (0, 0, 1000))
+
+
+class Localities(harness.unittest.TestCase):
+    def test_locality_weights(self):
+        """locality_weighted_lb_config: localities share traffic by their weights (1:3), a
+        locality without a weight gets none."""
+        ups = [named("a"), named("b"), named("c")]
+        try:
+            def group(u, weight):
+                g = {"locality": {"zone": u.name},
+                     "lb_endpoints": [{"endpoint": {"address": {"socket_address": {
+                         "address": u.endpoint[0], "port_value": u.endpoint[1]}}}}]}
+                if weight:
+                    g["load_balancing_weight"] = weight
+                return g
+            cfg = config(ups[:1], cluster_extra={
+                "common_lb_config": {"locality_weighted_lb_config": {}},
+                "load_assignment": {"cluster_name": "up",
+                                    "endpoints": [group(ups[0], 1), group(ups[1], 3),
+                                                  group(ups[2], None)]}})
+            with Proxy(cfg, ["--concurrency", "1"]) as px:
+                with HttpClient(px.addr()) as c:
+                    for i in range(1000):
+                        c.request("GET", "/z", HOST)
+                a, b, c_ = counts(ups)
+                self.assertEqual(c_, 0)
+                self.assertTrue(170 <= a <= 330, (a, b, c_))
+                self.assertEqual(a + b, 1000)
+        finally:
+            for u in ups:
+                u.close()
 
 
 class TcpPolicy(harness.unittest.TestCase):
