@@ -299,7 +299,9 @@ struct rw_config_route {
 };
 
 struct rw_config_virtual_host {
-	struct rw_config_retry_policy retry; /* virtual host retry_policy (routes inherit it) */
+	struct rw_config_retry_policy retry;    /* virtual host retry_policy (routes inherit it) */
+	bool include_request_attempt_count;     /* x-envoy-attempt-count on upstream requests */
+	bool include_attempt_count_in_response; /* ... and on the response to the client */
 	char *name;
 	char **domains; /* lowercased, >= 1, unique across the route config */
 	size_t n_domains;

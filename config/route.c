@@ -231,6 +231,17 @@ static int vh_routes(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 	return rc ? rc : rw__walk_seq(ctx, v, walk_route, vh->routes);
 }
 
+static int vh_attempt_count(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	return rw__get_bool(ctx, v, &((struct vhost_walk *)obj)->vh->include_request_attempt_count);
+}
+
+static int vh_attempt_count_response(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	return rw__get_bool(ctx, v,
+	                    &((struct vhost_walk *)obj)->vh->include_attempt_count_in_response);
+}
+
 static int vh_retry_policy(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 {
 	return rw__walk_retry_policy(ctx, v, &((struct vhost_walk *)obj)->vh->retry);
@@ -248,8 +259,8 @@ static const struct rw__field vhost_fields[] = {
     RW__UNSUPPORTED("cors"),
     /* Parsed after the walk (per_filter_config.c) and copied into the routes. */
     RW__IGNORED("typed_per_filter_config"),
-    RW__UNSUPPORTED("include_request_attempt_count"),
-    RW__UNSUPPORTED("include_attempt_count_in_response"),
+    RW__FIELD("include_request_attempt_count", vh_attempt_count),
+    RW__FIELD("include_attempt_count_in_response", vh_attempt_count_response),
     RW__FIELD("retry_policy", vh_retry_policy),
     RW__UNSUPPORTED("retry_policy_typed_config"),
     RW__UNSUPPORTED("hedge_policy"),

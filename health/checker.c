@@ -409,7 +409,7 @@ static int http_encode(struct hc_session *s)
 		case RW_CONFIG_OVERWRITE_IF_EXISTS:
 			if (at == n)
 				continue;
-			/* fall through */
+			__attribute__((fallthrough));
 		case RW_CONFIG_OVERWRITE_IF_EXISTS_OR_ADD:
 			while ((at = field_find(f, n, a->key)) < n)
 				field_remove(f, &n, at);

@@ -215,6 +215,7 @@ struct http_stream {
 	uint64_t up_activity_ms;  /* the current try's last upstream byte (or its start) */
 	uint64_t retry_at;        /* S_RETRY_PENDING: when the next try starts */
 	size_t replay_limit;
+	size_t head_len; /* bytes of the encoded request head at the front of replay */
 	/* HTTP filters (http_filters.c) */
 	uint32_t filter_index;        /* the next filter to run */
 	struct http_filter_rt *fault; /* the fault filter whose delay is running */
@@ -385,6 +386,10 @@ void rw__http_stream_overflow(struct http_stream *s);
    rw__http_cb_retry_end (the retry's answer arrived, or the stream ended). */
 bool rw__http_cb_retry_begin(struct http_stream *s);
 void rw__http_cb_retry_end(struct http_stream *s);
+
+/* Encode the request head for the current try into out (x-envoy-attempt-count when the
+   virtual host asks for it).  0 or negative errno. */
+int rw__http_encode_request_head(struct http_stream *s, struct rw_chain *out);
 
 /* http_hash.c */
 /* The request's hash from the route's hash policies; false when none produced a value. */

@@ -337,6 +337,10 @@ int rw__http_stream_response_head(struct http_stream *s, const struct rw_h1_head
 	if (rw__http_mutate_levels(s, true) || rw__http_filters_response_headers(s) ||
 	    rw__http_hash_response_headers(s))
 		goto oom;
+	if (s->route.vhost && s->route.vhost->include_attempt_count_in_response &&
+	    rw_http_headers_set(h, RW_HTTP_LIT("x-envoy-attempt-count"), num,
+	                        (size_t)snprintf(num, sizeof(num), "%u", s->retries_done + 1)))
+		goto oom;
 	if (tunnel) {
 		s->flags |= S_TUNNEL;
 		if (head->status == 101 &&

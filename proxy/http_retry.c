@@ -202,7 +202,23 @@ void rw__http_retry_now(struct http_stream *s)
 		return;
 	}
 	out = rw__http_upstream_out(s->up);
-	if (rw__http_chain_clone(out, &s->replay)) {
+	if (s->route.vhost && s->route.vhost->include_request_attempt_count) {
+		/* A new head (its x-envoy-attempt-count changed), then the body as kept. */
+		struct rw_chain body = {0};
+		int r = rw__http_encode_request_head(s, out);
+
+		if (!r)
+			r = rw__http_chain_clone(&body, &s->replay);
+		if (!r) {
+			rw_chain_consume(&body, s->head_len);
+			r = rw_chain_move(out, &body);
+		}
+		rw_chain_reset(&body);
+		if (r) {
+			rw__http_stream_abort(s, RW_RF_LR, "out of memory");
+			return;
+		}
+	} else if (rw__http_chain_clone(out, &s->replay)) {
 		rw__http_stream_abort(s, RW_RF_LR, "out of memory");
 		return;
 	}

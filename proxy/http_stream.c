@@ -495,14 +495,13 @@ int rw__http_chain_clone(struct rw_chain *dst, const struct rw_chain *src)
 	return 0;
 }
 
-static int send_request_head(struct http_stream *s)
+int rw__http_encode_request_head(struct http_stream *s, struct rw_chain *out)
 {
 	struct rw_http_headers *h = &s->req;
-	struct rw_h1_field f[MAX_FIELDS + 4];
-	struct rw_chain *out = rw__http_upstream_out(s->up);
+	struct rw_h1_field f[MAX_FIELDS + 5];
 	const char *method, *path, *auth;
 	size_t ml = 0, pl = 0, al = 0, n;
-	char mbuf[64], *target;
+	char mbuf[64], attempt[12], *target;
 	int r;
 
 	method = rw_http_headers_get(h, ":method", &ml);
@@ -536,10 +535,24 @@ static int send_request_head(struct http_stream *s)
 	}
 	if (s->flags & S_UPGRADE)
 		f[n++] = (struct rw_h1_field){"connection", 10, "upgrade", 7};
+	if (s->route.vhost && s->route.vhost->include_request_attempt_count)
+		f[n++] = (struct rw_h1_field){
+		    "x-envoy-attempt-count", 21, attempt,
+		    (size_t)snprintf(attempt, sizeof(attempt), "%u", s->retries_done + 1)};
 	r = rw_h1_encode_request_head(out, rw_engine_pool(eng(s)), mbuf, target, 1, f, n);
 	free(target);
+	return r;
+}
+
+static int send_request_head(struct http_stream *s)
+{
+	struct rw_chain *out = rw__http_upstream_out(s->up);
+	size_t before = out->bytes;
+	int r = rw__http_encode_request_head(s, out);
+
 	if (r)
 		return r;
+	s->head_len = out->bytes - before;
 	/* Kept for a retry (policy) or for the one re-send after a pooled connection's idle
 	 * close; replay_limit bounds it. */
 	if (s->retries_left || rw__http_upstream_reused(s->up)) {

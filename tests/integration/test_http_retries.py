@@ -62,6 +62,31 @@ class Retries(harness.unittest.TestCase):
             for req in bad.requests + good.requests:
                 self.assertIsNone(req.header("x-envoy-retry-on"))
 
+    def test_attempt_count(self):
+        bad = fixed(503, "bad")
+        good = HttpUpstream(lambda req: Response(200, [], (req.header("x-envoy-attempt-count")
+                                                           or "-").encode()), name="good")
+        r = route("up")
+        r["route"]["retry_policy"] = {"retry_on": "5xx", "num_retries": 2}
+        cfg = http_config([vhost("v", ["*"], [r], include_request_attempt_count=True,
+                                 include_attempt_count_in_response=True)],
+                          clusters={"up": [bad.endpoint, good.endpoint]})
+        with bad, good, Proxy(cfg, ["--concurrency", "1"]) as px:
+            seen = set()
+            for i in range(6):
+                resp = http_request(px.addr(), "POST", "/a", HOST, body=b"x" * 1000)
+                self.assertEqual(resp.status, 200)
+                # The upstream saw the try's number; the client sees it too.
+                self.assertEqual(resp.header("x-envoy-attempt-count"), resp.body.decode())
+                seen.add(resp.body)
+            # Round robin alternates and each request takes two picks: every first try lands
+            # on the failing host, every answer comes from the second try.
+            self.assertEqual(seen, {b"2"}, seen)
+            self.assertEqual(len(bad.requests), 6)
+            for q in bad.requests:
+                self.assertEqual(q.header("x-envoy-attempt-count"), "1")
+                self.assertEqual(len(q.body), 1000)
+
     def test_request_headers_enable_retries(self):
         with fixed(503, "bad") as bad, fixed(200, "good") as good, \
                 Proxy(config([bad.endpoint, good.endpoint]), ["--concurrency", "1"]) as px:
