@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/timer.h"
 #include "lb/cluster.h"
+#include "lb/outlier.h"
 #include "proxy/worker.h"
 #include "ring/engine.h"
 
@@ -149,6 +150,8 @@ static void on_error(struct rw_sock *s, void *ctx, int err)
 
 	if (s == t->up && !(t->flags & TS_CONNECTED)) {
 		atomic_fetch_add_explicit(&t->host->cx_connect_fail, 1, memory_order_relaxed);
+		/* Outlier detection sees TCP connect failures as local-origin failures (Envoy). */
+		rw_outlier_report(t->host, RW_OUTLIER_CONNECT_FAILED);
 		rw_log_debug("tcp", "[C%llu] upstream %s connect failed: %s",
 		             (unsigned long long)t->id, t->host->name, strerror(-err));
 		session_close(t, "upstream connect failure");
@@ -189,6 +192,7 @@ static void on_timer(struct rw_timer *tm, void *arg)
 		rw_log_debug("tcp", "[C%llu] upstream %s connect timeout",
 		             (unsigned long long)t->id, t->host->name);
 		atomic_fetch_add_explicit(&t->host->cx_connect_fail, 1, memory_order_relaxed);
+		rw_outlier_report(t->host, RW_OUTLIER_TIMEOUT);
 		session_close(t, "upstream connect timeout");
 		return;
 	}
@@ -209,6 +213,7 @@ static void on_connect(struct rw_sock *s, void *ctx)
 	(void)s;
 	t->flags |= TS_CONNECTED;
 	atomic_fetch_add_explicit(&t->host->cx_active, 1, memory_order_relaxed);
+	rw_outlier_report(t->host, RW_OUTLIER_SUCCESS);
 	t->last_activity = rw_engine_now_ms(e);
 	rw_timer_del(rw_engine_timers(e), &t->timer);
 	if (t->cfg->idle_timeout_ms)

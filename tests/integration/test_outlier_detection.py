@@ -130,6 +130,47 @@ class OutlierDetection(harness.unittest.TestCase):
         finally:
             good.close()
 
+    def test_tcp_proxy_connect_failures_eject(self):
+        """The TCP proxy reports connect outcomes too: a dead endpoint stops getting
+        connections once ejected."""
+        import json
+        import socket
+
+        def ident(conn, up, index):
+            conn.sendall(b"A")
+
+        with harness.Upstream(ident, name="alive") as alive:
+            dead = closed_port()
+            boot = {"static_resources": {
+                "listeners": [{"name": "proxy", "address": {"socket_address": {
+                    "address": "127.0.0.1", "port_value": 0}},
+                    "filter_chains": [{"filters": [{"name": "envoy.filters.network.tcp_proxy",
+                                                    "typed_config": {
+                                                        "@type": harness.TCP_PROXY_TYPE,
+                                                        "stat_prefix": "t", "cluster": "up"}}]}]}],
+                "clusters": [{"name": "up", "connect_timeout": "1s",
+                              "outlier_detection": {"consecutive_5xx": 2, "interval": "0.2s",
+                                                    "base_ejection_time": "30s",
+                                                    "max_ejection_percent": 50},
+                              "load_assignment": {"cluster_name": "up", "endpoints": [
+                                  {"lb_endpoints": [
+                                      {"endpoint": {"address": {"socket_address": {
+                                          "address": "127.0.0.1", "port_value": p}}}}
+                                      for p in (dead, alive.port)]}]}}]}}
+            with Proxy(json.dumps(boot), ["--concurrency", "1"]) as px:
+                deadline = time.monotonic() + 10
+                streak = 0
+                while time.monotonic() < deadline and streak < 10:
+                    with socket.create_connection(px.addr(), timeout=5) as c:
+                        c.settimeout(2)
+                        try:
+                            got = c.recv(1)
+                        except OSError:
+                            got = b""
+                    streak = streak + 1 if got == b"A" else 0
+                    time.sleep(0.02)
+                self.assertGreaterEqual(streak, 10, "the dead endpoint was never ejected")
+
     def test_max_ejection_percent_zero_never_ejects(self):
         good = HttpUpstream(name="good")
         bad = HttpUpstream(lambda req: Response(503, body=b"bad"), name="bad")
