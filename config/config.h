@@ -415,6 +415,56 @@ struct rw_config_http_filter {
 };
 
 /* extensions.filters.network.http_connection_manager.v3.HttpConnectionManager */
+/* An access log's filter (config.accesslog.v3.AccessLogFilter); ringway serves one of these. */
+enum rw_config_access_log_filter_kind {
+	RW_CONFIG_AL_FILTER_NONE = 0,
+	RW_CONFIG_AL_FILTER_STATUS_CODE,
+	RW_CONFIG_AL_FILTER_DURATION,
+	RW_CONFIG_AL_FILTER_NOT_HEALTH_CHECK,
+	RW_CONFIG_AL_FILTER_RESPONSE_FLAG,
+};
+
+/* ComparisonFilter.Op (EQ, GE, LE as Envoy; NE, LT, GT accepted too). */
+enum rw_config_cmp_op {
+	RW_CONFIG_CMP_EQ = 0,
+	RW_CONFIG_CMP_GE,
+	RW_CONFIG_CMP_LE,
+	RW_CONFIG_CMP_NE,
+	RW_CONFIG_CMP_LT,
+	RW_CONFIG_CMP_GT,
+};
+
+enum rw_config_access_log_kind {
+	RW_CONFIG_ACCESS_LOG_FILE = 1,
+	RW_CONFIG_ACCESS_LOG_STDOUT,
+	RW_CONFIG_ACCESS_LOG_STDERR,
+};
+
+struct rw_config_access_log_json_field {
+	char *key;
+	char *format; /* checked %OPERATOR% text, as in a header value */
+};
+
+struct rw_config_access_log {
+	char *name;
+	enum rw_config_access_log_kind kind;
+	char *path;   /* FILE only */
+	char *format; /* text format; NULL = Envoy's default (RW_CONFIG_ACCESS_LOG_DEFAULT) */
+	bool json;    /* json_format: one object per line from json_fields */
+	struct rw_config_access_log_json_field *json_fields;
+	size_t n_json_fields;
+	enum rw_config_access_log_filter_kind filter;
+	enum rw_config_cmp_op cmp_op; /* status_code / duration */
+	uint64_t cmp_value;
+	uint32_t flag_mask; /* response_flag_filter: RW_RF_* bits; 0 = any flag set */
+};
+
+#define RW_CONFIG_ACCESS_LOG_DEFAULT                                                               \
+	"[%START_TIME%] \"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%\" "         \
+	"%RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% "               \
+	"%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% \"%REQ(X-FORWARDED-FOR)%\" \"%REQ(USER-AGENT)%\" "  \
+	"\"%REQ(X-REQUEST-ID)%\" \"%REQ(:AUTHORITY)%\" \"%UPSTREAM_HOST%\"\n"
+
 struct rw_config_hcm {
 	char *stat_prefix; /* required, non-empty */
 	enum rw_config_codec_type codec_type;
@@ -443,6 +493,8 @@ struct rw_config_hcm {
 	bool normalize_path;
 	bool merge_slashes;
 	bool strip_any_host_port;
+	struct rw_config_access_log *access_logs;
+	size_t n_access_logs;
 };
 
 enum rw_config_filter_kind {

@@ -62,41 +62,49 @@ static int check_modifiable(struct rw__ctx *ctx, const struct rw__node *node, co
 static const struct variable {
 	const char *name;
 	enum { ARG_NONE, ARG_OPTIONAL, ARG_REQUIRED } arg;
+	bool access_log_only; /* known only to access log formats */
 } variables[] = {
-    {"DOWNSTREAM_REMOTE_ADDRESS", ARG_NONE},
-    {"DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT", ARG_NONE},
-    {"DOWNSTREAM_REMOTE_PORT", ARG_NONE},
-    {"DOWNSTREAM_DIRECT_REMOTE_ADDRESS", ARG_NONE},
-    {"DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT", ARG_NONE},
-    {"DOWNSTREAM_LOCAL_ADDRESS", ARG_NONE},
-    {"DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT", ARG_NONE},
-    {"DOWNSTREAM_LOCAL_PORT", ARG_NONE},
-    {"HOSTNAME", ARG_NONE},
-    {"PROTOCOL", ARG_NONE},
-    {"REQUESTED_SERVER_NAME", ARG_NONE},
-    {"REQ", ARG_REQUIRED},
-    {"RESP", ARG_REQUIRED},
-    {"START_TIME", ARG_OPTIONAL},
-    {"UPSTREAM_REMOTE_ADDRESS", ARG_NONE},
-    {"UPSTREAM_REMOTE_ADDRESS_WITHOUT_PORT", ARG_NONE},
-    {"UPSTREAM_LOCAL_ADDRESS", ARG_NONE},
-    {"UPSTREAM_CLUSTER", ARG_NONE},
-    {"UPSTREAM_HOST", ARG_NONE},
-    {"RESPONSE_CODE", ARG_NONE},
-    {"RESPONSE_FLAGS", ARG_NONE},
-    {"ROUTE_NAME", ARG_NONE},
+    {"DOWNSTREAM_REMOTE_ADDRESS", ARG_NONE, false},
+    {"DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT", ARG_NONE, false},
+    {"DOWNSTREAM_REMOTE_PORT", ARG_NONE, false},
+    {"DOWNSTREAM_DIRECT_REMOTE_ADDRESS", ARG_NONE, false},
+    {"DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT", ARG_NONE, false},
+    {"DOWNSTREAM_LOCAL_ADDRESS", ARG_NONE, false},
+    {"DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT", ARG_NONE, false},
+    {"DOWNSTREAM_LOCAL_PORT", ARG_NONE, false},
+    {"HOSTNAME", ARG_NONE, false},
+    {"PROTOCOL", ARG_NONE, false},
+    {"REQUESTED_SERVER_NAME", ARG_NONE, false},
+    {"REQ", ARG_REQUIRED, false},
+    {"RESP", ARG_REQUIRED, false},
+    {"START_TIME", ARG_OPTIONAL, false},
+    {"UPSTREAM_REMOTE_ADDRESS", ARG_NONE, false},
+    {"UPSTREAM_REMOTE_ADDRESS_WITHOUT_PORT", ARG_NONE, false},
+    {"UPSTREAM_LOCAL_ADDRESS", ARG_NONE, false},
+    {"UPSTREAM_CLUSTER", ARG_NONE, false},
+    {"UPSTREAM_HOST", ARG_NONE, false},
+    {"RESPONSE_CODE", ARG_NONE, false},
+    {"RESPONSE_FLAGS", ARG_NONE, false},
+    {"ROUTE_NAME", ARG_NONE, false},
+    {"RESPONSE_CODE_DETAILS", ARG_NONE, true},
+    {"BYTES_RECEIVED", ARG_NONE, true},
+    {"BYTES_SENT", ARG_NONE, true},
+    {"DURATION", ARG_NONE, true},
+    {"UPSTREAM_REQUEST_ATTEMPT_COUNT", ARG_NONE, true},
+    {"CONNECTION_ID", ARG_NONE, true},
 };
 
-static const struct variable *find_variable(const char *name, size_t len)
+static const struct variable *find_variable(const char *name, size_t len, bool access_log)
 {
 	for (size_t i = 0; i < RW__N(variables); i++)
-		if (strlen(variables[i].name) == len && memcmp(variables[i].name, name, len) == 0)
+		if ((access_log || !variables[i].access_log_only) &&
+		    strlen(variables[i].name) == len && memcmp(variables[i].name, name, len) == 0)
 			return &variables[i];
 	return NULL;
 }
 
-/* Check every %...% in a header value; %% is a literal percent sign. */
-static int check_operators(struct rw__ctx *ctx, const struct rw__node *node, const char *v)
+int rw__check_operators(struct rw__ctx *ctx, const struct rw__node *node, const char *v,
+                        bool access_log)
 {
 	char shown[80];
 
@@ -115,7 +123,7 @@ static int check_operators(struct rw__ctx *ctx, const struct rw__node *node, con
 			i++;
 		name_len = i - start - 1;
 		rw__escape(shown, sizeof(shown), v + start + 1, name_len);
-		var = find_variable(v + start + 1, name_len);
+		var = find_variable(v + start + 1, name_len, access_log);
 		if (name_len == 0)
 			return rw__fail(ctx, node,
 			                "stray '%%' at offset %zu (write %%%% for a literal %%)",
@@ -177,7 +185,7 @@ static int hv_value(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 		return rc;
 	if (strpbrk(h->value, "\r\n"))
 		return rw__fail(ctx, v, "header value must not contain CR or LF");
-	return check_operators(ctx, v, h->value);
+	return rw__check_operators(ctx, v, h->value, false);
 }
 
 static const struct rw__field header_value_fields[] = {

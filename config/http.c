@@ -239,6 +239,11 @@ static int hcm_http_filters(struct rw__ctx *ctx, const struct rw__node *v, void 
 	return rc ? rc : rw__walk_seq(ctx, v, walk_http_filter, hcm);
 }
 
+static int hcm_access_log(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	return rw__walk_access_logs(ctx, v, &HCM(obj)->access_logs, &HCM(obj)->n_access_logs);
+}
+
 static int hcm_use_remote_address(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 {
 	return rw__get_bool(ctx, v, &HCM(obj)->use_remote_address);
@@ -489,7 +494,7 @@ static const struct rw__field hcm_fields[] = {
     RW__FIELD("request_headers_timeout", hcm_request_headers_timeout),
     RW__FIELD("drain_timeout", hcm_drain_timeout),
     RW__FIELD("delayed_close_timeout", hcm_delayed_close),
-    RW__UNSUPPORTED("access_log"),
+    RW__FIELD("access_log", hcm_access_log),
     RW__UNSUPPORTED("access_log_flush_interval"),
     RW__UNSUPPORTED("flush_access_log_on_new_request"),
     RW__UNSUPPORTED("access_log_options"),
@@ -586,4 +591,5 @@ void rw__hcm_free(struct rw_config_hcm *hcm)
 	free(hcm->server_name);
 	free(hcm->http1.default_host_for_http_10);
 	rw__upgrades_free(hcm->upgrades, hcm->n_upgrades);
+	rw__access_logs_free(hcm->access_logs, hcm->n_access_logs);
 }

@@ -310,6 +310,14 @@ void rw__redirect_free(struct rw_config_redirect *r);
 int rw__walk_header_mutations(struct rw__ctx *ctx, const struct rw__node *map,
                               struct rw_config_header_mutations *hm);
 void rw__header_mutations_free(struct rw_config_header_mutations *hm);
+/* Check every %OPERATOR% in a header value (access_log: also the access-log-only ones, such
+   as %DURATION%); %% is a literal percent sign.  0 or -EINVAL after rw__fail(). */
+int rw__check_operators(struct rw__ctx *ctx, const struct rw__node *node, const char *v,
+                        bool access_log);
+/* http.c's access_log field: a list of config.accesslog.v3.AccessLog (access_log.c). */
+int rw__walk_access_logs(struct rw__ctx *ctx, const struct rw__node *seq,
+                         struct rw_config_access_log **out, size_t *n);
+void rw__access_logs_free(struct rw_config_access_log *logs, size_t n);
 /* A header name: a non-empty token, stored lowercased. */
 int rw__get_header_name(struct rw__ctx *ctx, const struct rw__node *node, char **out);
 

@@ -32,6 +32,7 @@ void rw_http_config_free(struct rw_http_config *c)
 		return;
 	free_targets(c);
 	free(c->filters);
+	rw__http_access_logs_close(c);
 	rw_router_free(c->router);
 	free(c);
 }
@@ -137,6 +138,8 @@ int rw_http_config_build(const struct rw_config_hcm *hcm, const char *listener_n
 	r = rw_router_build(&hcm->route_config, &c->router, err, errlen);
 	if (!r)
 		r = build_targets(c, err, errlen);
+	if (!r)
+		r = rw__http_access_logs_open(c, err, errlen);
 	if (r) {
 		if (r == -ENOMEM)
 			snprintf(err, errlen, "out of memory");

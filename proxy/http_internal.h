@@ -69,6 +69,16 @@ enum {
 /* "UF,URX" into buf ("-" when none); returns buf. */
 const char *rw__http_flags_format(uint32_t flags, char *buf, size_t len);
 
+/* One configured access log of an HCM: the fd the main thread opened at start-up. */
+struct http_access_log {
+	const struct rw_config_access_log *cfg;
+	int fd;
+	bool own_fd; /* a file (closed with the config), not stdout/stderr */
+};
+
+/* A worker's buffers for one access log (http_access_log.c). */
+struct http_log_writer;
+
 /* Route targets resolved at build time, indexed like the route config. */
 /* A token bucket shared by every worker (local_ratelimit); see http_filters.c. */
 struct rw_token_bucket {
@@ -105,6 +115,8 @@ struct rw_http_config {
 	size_t n_filters;
 	bool suppress_envoy_headers;
 	char hostname[64]; /* %HOSTNAME% */
+	struct http_access_log *logs;
+	size_t n_logs;
 };
 
 /* Per-worker HTTP state, created on first use (rw_proxy_worker.http). */
@@ -118,7 +130,10 @@ struct http_worker {
 	char date_buf[32];                /* "Sun, 29 Nov 2026 02:10:46 GMT" */
 	struct http_stream *free_streams; /* a few streams kept for reuse */
 	uint32_t n_free_streams;
-	char scratch[8192]; /* %VAR% expansion, rewritten paths */
+	char scratch[8192];               /* %VAR% expansion, rewritten paths */
+	struct http_log_writer **writers; /* one per access log this worker wrote to */
+	size_t n_writers;
+	uint64_t log_dropped; /* access log lines dropped (buffer full while writing) */
 };
 
 enum {
@@ -420,7 +435,8 @@ bool rw__http_header_matches(const struct rw_http_headers *h,
 /* http_vars.c: %VAR% expansion and header mutations. */
 struct http_vars_ctx {
 	struct http_stream *s;
-	bool response; /* evaluating response mutations: %RESP()% sees the response */
+	bool response;   /* evaluating response mutations: %RESP()% sees the response */
+	bool access_log; /* access log operators allowed; a missing value prints "-" */
 };
 /* Expand value into out (cap bytes).  Returns the length, or -ENOSPC. */
 int rw__http_expand(const struct http_vars_ctx *v, const char *value, char *out, size_t cap);
@@ -435,6 +451,22 @@ size_t rw__http_addr_format(const struct sockaddr_storage *ss, bool with_port, c
 bool rw__http_addr_parse(const char *ip, struct sockaddr_storage *out);
 /* RFC 1918 / loopback / ULA: Envoy's "internal" request sources. */
 bool rw__http_addr_internal(const struct sockaddr_storage *ss);
+
+/* http_access_log.c */
+/* Open every access log of c's HCM (main thread, start-up).  0 or negative errno with the
+   path in err. */
+int rw__http_access_logs_open(struct rw_http_config *c, char *err, size_t errlen);
+void rw__http_access_logs_close(struct rw_http_config *c);
+/* The stream ends: write a line to each access log whose filter passes (never blocks). */
+void rw__http_access_log(struct http_stream *s);
+/* Whether log's filter lets s through. */
+bool rw__http_access_log_filter(const struct rw_config_access_log *log,
+                                const struct http_stream *s);
+/* Format s as one line of log (a newline ends JSON lines) into out.  Length or -ENOSPC. */
+int rw__http_access_log_format(struct http_stream *s, const struct rw_config_access_log *log,
+                               char *out, size_t cap);
+/* Free the worker's writers (the loop ended: no write is in flight). */
+void rw__http_access_log_worker_fini(struct http_worker *hw);
 
 /* http_util.c */
 uint64_t rw__http_random(struct http_worker *hw);

@@ -94,6 +94,8 @@ void rw__http_stream_free(struct http_stream *s)
 
 	(void)hw;
 	log_stream(s);
+	if (s->c->l->cfg->n_logs)
+		rw__http_access_log(s);
 	if (s->up) {
 		rw__http_upstream_release(s->up, false);
 		s->up = NULL;

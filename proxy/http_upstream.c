@@ -616,6 +616,7 @@ void rw_http_worker_fini(struct rw_proxy_worker *w)
 		rw_http_headers_free(&s->trailers);
 		free(s);
 	}
+	rw__http_access_log_worker_fini(hw);
 	free(hw->pools);
 	free(hw);
 	w->http = NULL;

@@ -205,6 +205,44 @@ static bool name_is(const char *n, size_t len, const char *lit)
 	return strlen(lit) == len && memcmp(n, lit, len) == 0;
 }
 
+/* Envoy's details are single tokens ("via_upstream"): spaces become underscores. */
+static void put_details(struct out *o, const struct http_stream *s)
+{
+	const char *d = s->details;
+
+	if (!d && s->host && s->status)
+		d = "via_upstream";
+	if (!d)
+		return;
+	for (; *d; d++)
+		put(o, *d == ' ' ? "_" : d, 1);
+}
+
+/* The operators only access logs may use (the loader refuses them in header values). */
+static void put_log_var(struct out *o, const struct http_stream *s, const char *name, size_t len)
+{
+	char buf[32];
+	uint64_t n;
+
+	if (name_is(name, len, "RESPONSE_CODE_DETAILS")) {
+		put_details(o, s);
+		return;
+	}
+	if (name_is(name, len, "BYTES_RECEIVED"))
+		n = s->req_bytes;
+	else if (name_is(name, len, "BYTES_SENT"))
+		n = s->rsp_bytes;
+	else if (name_is(name, len, "DURATION"))
+		n = rw_clock_ms() - s->start_ms;
+	else if (name_is(name, len, "UPSTREAM_REQUEST_ATTEMPT_COUNT"))
+		n = s->cluster_name ? s->retries_done + 1u : 0;
+	else if (name_is(name, len, "CONNECTION_ID"))
+		n = s->c->id;
+	else
+		return;
+	put(o, buf, (size_t)snprintf(buf, sizeof(buf), "%llu", (unsigned long long)n));
+}
+
 static void put_var(struct out *o, const struct http_vars_ctx *v, const char *name, size_t len,
                     const char *arg, size_t arg_len, size_t limit)
 {
@@ -260,6 +298,8 @@ static void put_var(struct out *o, const struct http_vars_ctx *v, const char *na
 	} else if (name_is(name, len, "ROUTE_NAME")) {
 		if (s->route.route && s->route.route->name)
 			put(o, s->route.route->name, strlen(s->route.route->name));
+	} else if (v->access_log) {
+		put_log_var(o, s, name, len);
 	}
 	/* UPSTREAM_LOCAL_ADDRESS and REQUESTED_SERVER_NAME (no TLS yet): empty. */
 }
@@ -302,7 +342,14 @@ int rw__http_expand(const struct http_vars_ctx *v, const char *value, char *outp
 		}
 		if (*end != '%')
 			break; /* the loader rejects this; stop rather than guess */
-		put_var(&o, v, name, name_len, arg, arg_len, limit);
+		{
+			size_t before = o.len;
+
+			put_var(&o, v, name, name_len, arg, arg_len, limit);
+			if (v->access_log && o.len == before)
+				put(&o, "-",
+				    1); /* Envoy's access logs show a missing value as "-" */
+		}
 		p = end + 1;
 	}
 	return o.overflow ? -ENOSPC : (int)o.len;

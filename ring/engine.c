@@ -293,6 +293,9 @@ static void dispatch(struct rw_engine *e, struct io_uring_cqe *cqe)
 	case RW_OP_CTRL:
 		ctl_cqe(e, cqe);
 		break;
+	case RW_OP_WRITE:
+		rw__file_cqe(e, obj, cqe);
+		break;
 	default:
 		rw__sock_cqe(e, obj, op, cqe);
 		break;
@@ -311,7 +314,7 @@ static unsigned batch_wait_us(const struct rw_engine *e)
 
 static bool finished(const struct rw_engine *e)
 {
-	return e->draining && e->live_socks == 0;
+	return e->draining && e->live_socks == 0 && e->live_writes == 0;
 }
 
 int rw_engine_run(struct rw_engine *e)

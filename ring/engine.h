@@ -144,6 +144,16 @@ int rw_sock_fd(const struct rw_sock *s);
 int rw_sock_peer_addr(const struct rw_sock *s, struct sockaddr_storage *out);
 int rw_sock_local_addr(const struct rw_sock *s, struct sockaddr_storage *out);
 
+/*
+ * Write len bytes of data to fd (a file opened O_APPEND, or a pipe/tty) at its current
+ * position with one io_uring write.  data must stay valid until cb(ctx, res) runs, once,
+ * with the bytes written or a negative errno; the loop does not end (drain) while a write
+ * is in flight.  0, or -ENOMEM (cb never runs then).
+ */
+typedef void (*rw_file_write_cb)(void *ctx, int res);
+int rw_engine_file_write(struct rw_engine *e, int fd, const void *data, uint32_t len,
+                         rw_file_write_cb cb, void *ctx);
+
 /* Close a raw fd we decided not to serve (accept path under memory pressure). */
 void rw_fd_close(int fd);
 

@@ -34,6 +34,7 @@ enum rw_op {
 	RW_OP_CLOSE,
 	RW_OP_CANCEL, /* completions of cancel requests: nothing to do */
 	RW_OP_CTRL,   /* the cross-thread control eventfd */
+	RW_OP_WRITE,  /* a file write (file.c) */
 	RW_OP_MAX,
 };
 
@@ -147,6 +148,7 @@ struct rw_engine {
 	uint32_t n_slots;
 	uint32_t free_slot; /* head of the free list, UINT32_MAX if none */
 	uint32_t live_socks;
+	uint32_t live_writes; /* file writes in flight: the loop runs until they complete */
 
 	struct rw_send_ctx *send_free;
 	struct rw_sock *wait_bufs; /* sockets whose recv stopped on -ENOBUFS */
@@ -195,5 +197,6 @@ void rw__sock_cqe(struct rw_engine *e, struct rw_sock *s, enum rw_op op, struct 
 void rw__sock_rearm_waiting(struct rw_engine *e);
 void rw__listener_cqe(struct rw_engine *e, struct rw_listener_slot *l, struct io_uring_cqe *cqe);
 void rw__listeners_close(struct rw_engine *e);
+void rw__file_cqe(struct rw_engine *e, void *obj, struct io_uring_cqe *cqe);
 
 #endif

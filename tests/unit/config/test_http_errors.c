@@ -89,10 +89,10 @@ static const struct bad bad[] = {
      TC ".codec_type"
         ": line 21:23: ",
      "invalid value 'SPDY' (valid: AUTO, HTTP1, HTTP2, HTTP3)"},
-    {GOOD "          access_log: []\n",
-     TC ".access_log"
+    {GOOD "          access_log_options: {}\n",
+     TC ".access_log_options"
         ": line 21:11: ",
-     "field 'access_log' is not supported by ringway yet"},
+     "field 'access_log_options' is not supported by ringway yet"},
     {GOOD "          tracing: {}\n",
      TC ".tracing"
         ": line 21:11: ",

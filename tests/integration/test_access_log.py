@@ -1,0 +1,218 @@
+"""Envoy access logs of ringway's HttpConnectionManager.
+
+Proves that:
+- the default format writes one line per request with method, path, protocol, status,
+  flags "-", byte counts, duration and the upstream host;
+- a custom text format and a json_format (one JSON object per line) expand their operators;
+- NR (no route, 404), UH (no hosts, 503) and UF (connect failure, 503) show in
+  %RESPONSE_FLAGS% with %RESPONSE_CODE_DETAILS%;
+- status_code_filter GE 400 keeps only errors;
+- the stdout logger writes to the process's stdout;
+- two workers appending to one file never interleave inside a line.
+"""
+
+import json
+import os
+import re
+import tempfile
+import time
+
+from http_harness import (
+    ClosedPort,
+    HttpTestCase,
+    HttpUpstream,
+    http_config,
+    http_request,
+    main,
+    route,
+    start_proxy,
+    vhost,
+)
+
+FILE_TYPE = "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog"
+STDOUT_TYPE = "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog"
+
+DEFAULT_RE = re.compile(
+    r'^\[(?P<time>[0-9T:.\-]+Z)\] "(?P<method>\S+) (?P<path>\S+) (?P<proto>HTTP/1\.[01])" '
+    r'(?P<code>\d+) (?P<flags>\S+) (?P<rx>\d+) (?P<tx>\d+) (?P<dur>\d+) (?P<ust>\S+) '
+    r'"(?P<xff>[^"]*)" "(?P<ua>[^"]*)" "(?P<rid>[^"]*)" "(?P<authority>[^"]*)" '
+    r'"(?P<uh>[^"]*)"$')
+
+
+def file_log(path, log_format=None, flt=None):
+    tc = {"@type": FILE_TYPE, "path": path}
+    if log_format is not None:
+        tc["log_format"] = log_format
+    al = {"name": "envoy.access_loggers.file", "typed_config": tc}
+    if flt is not None:
+        al["filter"] = flt
+    return al
+
+
+def read_lines(path, n, timeout=5.0):
+    deadline = time.time() + timeout
+    lines = []
+    while time.time() < deadline:
+        if os.path.exists(path):
+            with open(path) as f:
+                lines = f.read().splitlines()
+            if len(lines) >= n:
+                return lines
+        time.sleep(0.05)
+    return lines
+
+
+class AccessLog(HttpTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.ok = cls.keep(HttpUpstream(name="ok"))
+        cls.closed = cls.keep(ClosedPort())
+        d = cls.tmp.name
+        cls.default_path = os.path.join(d, "default.log")
+        cls.text_path = os.path.join(d, "text.log")
+        cls.json_path = os.path.join(d, "json.log")
+        cls.err_path = os.path.join(d, "errors.log")
+        logs = [
+            file_log(cls.default_path),
+            file_log(cls.text_path, {"text_format_source": {"inline_string":
+                     "%REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS% "
+                     "%RESPONSE_CODE_DETAILS% %UPSTREAM_CLUSTER% %ROUTE_NAME% "
+                     "%UPSTREAM_REQUEST_ATTEMPT_COUNT% %REQ(X-MISSING)% %HOSTNAME%\n"}}),
+            file_log(cls.json_path, {"json_format": {
+                "method": "%REQ(:METHOD)%", "path": "%REQ(:PATH)%", "code": "%RESPONSE_CODE%",
+                "bytes_sent": "%BYTES_SENT%", "duration": "%DURATION%",
+                "authority": "%REQ(:AUTHORITY)%", "upstream": "%UPSTREAM_HOST%",
+                "downstream": "%DOWNSTREAM_REMOTE_ADDRESS%",
+                "local": "%DOWNSTREAM_LOCAL_ADDRESS%", "conn": "%CONNECTION_ID%",
+                "proto": "%PROTOCOL%", "start": "%START_TIME(%Y-%m-%d)%"}}),
+            file_log(cls.err_path, flt={"status_code_filter": {"comparison": {
+                "op": "GE", "value": {"default_value": 400, "runtime_key": "x"}}}}),
+            {"name": "envoy.access_loggers.stdout", "typed_config": {"@type": STDOUT_TYPE}},
+        ]
+        routes = [route("ok", prefix="/ok", name="r_ok"), route("empty", prefix="/empty"),
+                  route("dead", prefix="/dead")]
+        cfg = http_config([vhost("all", ["example.com"], routes)],
+                          clusters={"ok": [cls.ok.endpoint], "empty": [],
+                                    "dead": [cls.closed.endpoint]},
+                          hcm={"access_log": logs})
+        cls.proxy = cls.keep(start_proxy(cfg, workers=2))
+        cls.addr = cls.proxy.addr()
+        cls.sent = []
+        for target, host in (("/ok/a?x=1", "example.com"), ("/nothing", "example.com"),
+                             ("/empty", "example.com"), ("/dead", "example.com")):
+            r = http_request(cls.addr, "GET", target, [("Host", host),
+                                                        ("User-Agent", "ua-test")])
+            cls.sent.append(r.status)
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.tmp.cleanup()
+
+    def test_statuses(self):
+        self.assertEqual(self.sent, [200, 404, 503, 503])
+
+    def test_default_format(self):
+        lines = read_lines(self.default_path, 4)
+        self.assertEqual(len(lines), 4, lines)
+        m = DEFAULT_RE.match(lines[0])
+        self.assertIsNotNone(m, lines[0])
+        self.assertEqual(m["method"], "GET")
+        self.assertEqual(m["path"], "/ok/a?x=1")
+        self.assertEqual(m["proto"], "HTTP/1.1")
+        self.assertEqual(m["code"], "200")
+        self.assertEqual(m["flags"], "-")
+        self.assertGreater(int(m["tx"]), 0)
+        self.assertGreaterEqual(int(m["dur"]), 0)
+        self.assertEqual(m["ua"], "ua-test")
+        self.assertEqual(m["authority"], "example.com")
+        self.assertEqual(m["uh"], "%s:%d" % self.ok.endpoint)
+
+    def test_flags_and_details(self):
+        lines = read_lines(self.text_path, 4)
+        self.assertEqual(len(lines), 4, lines)
+        f = [ln.split(" ") for ln in lines]
+        self.assertEqual(f[0][:9], ["GET", "/ok/a?x=1", "200", "-", "via_upstream", "ok", "r_ok",
+                                    "1", "-"])
+        self.assertEqual(f[1][2:4], ["404", "NR"])
+        self.assertEqual(f[2][2:4], ["503", "UH"])
+        self.assertEqual(f[3][2:4], ["503", "UF"])
+        for row in f[1:]:
+            self.assertNotEqual(row[4], "-", row)
+
+    def test_json(self):
+        lines = read_lines(self.json_path, 4)
+        self.assertEqual(len(lines), 4, lines)
+        o = json.loads(lines[0])
+        self.assertEqual(o["method"], "GET")
+        self.assertEqual(o["path"], "/ok/a?x=1")
+        self.assertEqual(o["code"], 200)
+        self.assertIsInstance(o["bytes_sent"], int)
+        self.assertEqual(o["authority"], "example.com")
+        self.assertEqual(o["upstream"], "%s:%d" % self.ok.endpoint)
+        self.assertTrue(o["downstream"].startswith("127.0.0.1:"), o)
+        self.assertEqual(o["local"], "%s:%d" % self.addr)
+        self.assertEqual(o["proto"], "HTTP/1.1")
+        self.assertRegex(o["start"], r"^\d{4}-\d\d-\d\d$")
+        self.assertEqual(json.loads(lines[1])["code"], 404)
+
+    def test_status_filter(self):
+        lines = read_lines(self.err_path, 3)
+        time.sleep(0.2)
+        lines = read_lines(self.err_path, 3)
+        self.assertEqual(len(lines), 3, lines)
+        codes = [DEFAULT_RE.match(ln)["code"] for ln in lines]
+        self.assertEqual(codes, ["404", "503", "503"])
+
+    def test_stdout(self):
+        deadline = time.time() + 5
+        out = ""
+        while time.time() < deadline:
+            with open(self.proxy.stdout_path) as f:
+                out = f.read()
+            if len(out.splitlines()) >= 4:
+                break
+            time.sleep(0.05)
+        lines = out.splitlines()
+        self.assertEqual(len(lines), 4, out)
+        self.assertIsNotNone(DEFAULT_RE.match(lines[0]), lines[0])
+
+
+class SharedFile(HttpTestCase):
+
+    def test_two_workers_whole_lines(self):
+        tmp = tempfile.TemporaryDirectory()
+        path = os.path.join(tmp.name, "shared.log")
+        up = self.keep(HttpUpstream(name="ok"))
+        pad = "x" * 300
+        cfg = http_config([vhost("all", ["example.com"], [route("ok")])],
+                          clusters={"ok": [up.endpoint]},
+                          hcm={"access_log": [file_log(path, {"text_format_source": {
+                              "inline_string": "BEGIN %REQ(:PATH)% " + pad + " END\n"}})]})
+        proxy = self.keep(start_proxy(cfg, workers=2))
+        addr = proxy.addr()
+        n = 200
+        import threading
+
+        def client(k):
+            for i in range(n // 4):
+                r = http_request(addr, "GET", "/r/%d/%d" % (k, i))
+                self.assertEqual(r.status, 200)
+        ts = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        lines = read_lines(path, n)
+        self.assertEqual(len(lines), n)
+        line_re = re.compile(r"^BEGIN /r/\d+/\d+ x{300} END$")
+        for ln in lines:
+            self.assertRegex(ln, line_re)
+        self.assertEqual(len(set(lines)), n)
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
