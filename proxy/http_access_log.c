@@ -304,6 +304,11 @@ void rw__http_access_log(struct http_stream *s)
 void rw__http_access_log_worker_fini(struct http_worker *hw)
 {
 	for (size_t i = 0; i < hw->n_writers; i++) {
+		/* A worker that stopped on an error (not a drain) may still have a write in
+		 * flight: the kernel owns that buffer until the ring is torn down, so it is left
+		 * allocated rather than freed under the kernel's feet (error path only). */
+		if (hw->writers[i]->inflight)
+			continue;
 		free(hw->writers[i]->buf[0]);
 		free(hw->writers[i]->buf[1]);
 		free(hw->writers[i]);
