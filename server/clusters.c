@@ -465,6 +465,11 @@ size_t rw_clusters_count(const struct rw_clusters *s)
 	return s ? s->n_clusters : 0;
 }
 
+struct rw_cluster *rw_clusters_at(struct rw_clusters *s, size_t i)
+{
+	return &s->clusters[i];
+}
+
 void rw_clusters_destroy(struct rw_clusters *s)
 {
 	size_t i;

@@ -24,6 +24,8 @@ void rw_clusters_wait_ready(struct rw_clusters *cs, uint64_t max_ms);
 /* The cluster called name, or NULL. */
 struct rw_cluster *rw_clusters_find(struct rw_clusters *cs, const char *name);
 size_t rw_clusters_count(const struct rw_clusters *cs);
+/* The i-th cluster (config order), i < rw_clusters_count(). */
+struct rw_cluster *rw_clusters_at(struct rw_clusters *cs, size_t i);
 
 /* Stop DNS (no callback runs afterwards) and free; call after the workers exited. */
 void rw_clusters_destroy(struct rw_clusters *cs);

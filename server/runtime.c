@@ -24,6 +24,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "admin/admin.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "health/checker.h"
@@ -69,6 +70,8 @@ struct server {
 	struct rw_outlier_driver *outlier; /* NULL when no cluster has outlier_detection */
 	/* Active health checks; NULL when no cluster has any. */
 	struct rw_health *health;
+	struct rw_admin *admin;
+	struct rw_cluster **admin_clusters;
 	struct listener_rt *listeners;
 	size_t n_listeners;
 	struct worker_rt *workers;
@@ -115,6 +118,32 @@ static int start_health(struct server *s, const struct rw_config *cfg)
 	free(t);
 	if (r)
 		rw_log_error("main", "cannot start health checking: %s", err);
+	return r;
+}
+
+/* The admin listener, on its own thread, when the bootstrap has admin.address. */
+static int start_admin(struct server *s, const struct rw_config *cfg)
+{
+	size_t n = rw_clusters_count(s->clusters);
+	struct rw_admin_options ao = {
+	    .addr = &cfg->admin.addr, .concurrency = s->opt->concurrency, .version = RW_VERSION};
+	struct rw_cluster **cl;
+	char err[256];
+	int r;
+
+	if (!cfg->admin.present)
+		return 0;
+	cl = calloc(n ? n : 1, sizeof(*cl));
+	if (!cl)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		cl[i] = rw_clusters_at(s->clusters, i);
+	s->admin_clusters = cl;
+	ao.clusters = cl;
+	ao.n_clusters = n;
+	r = rw_admin_start(&ao, &s->admin, err, sizeof(err));
+	if (r)
+		rw_log_error("main", "admin: %s", err);
 	return r;
 }
 
@@ -432,6 +461,8 @@ int rw_runtime_serve(const struct rw_config *cfg, const struct rw_options *opt)
 		goto out;
 	if (rw_outlier_driver_start(srv.clusters, cfg, &srv.outlier))
 		goto out;
+	if (start_admin(&srv, cfg))
+		goto out;
 	for (w = 0; w < srv.n_workers; w++) {
 		srv.workers[w].srv = &srv;
 		srv.workers[w].id = w;
@@ -477,6 +508,8 @@ stop:
 	for (w = 0; w < started; w++)
 		pthread_join(srv.workers[w].thread, NULL);
 out:
+	rw_admin_stop(srv.admin); /* it reads the clusters */
+	free(srv.admin_clusters);
 	rw_outlier_driver_stop(srv.outlier); /* workers are gone: nobody reports any more */
 	/* Before the clusters it writes to are destroyed. */
 	rw_health_stop(srv.health);
