@@ -177,6 +177,7 @@ static void handle(struct admin_conn *ac)
 {
 	struct rw_admin *a = ac->a;
 	struct body b = {.p = malloc(BODY_MAX)};
+	char query[256] = "";
 	char *q = strchr(ac->target, '?');
 	bool post = strcmp(ac->method, "POST") == 0;
 	bool json = q && strstr(q, "format=json");
@@ -186,8 +187,12 @@ static void handle(struct admin_conn *ac)
 		ac->sock = NULL;
 		return;
 	}
-	if (q)
+	if (q) {
+		/* Keep the query, cut the path. */
+		snprintf(query, sizeof(query), "%s", q);
 		*q = '\0';
+		q = query;
+	}
 	if (strcmp(ac->target, "/ready") == 0) {
 		put(&b, "LIVE\n");
 		respond(ac, 200, "text/plain", &b);
@@ -218,10 +223,40 @@ static void handle(struct admin_conn *ac)
 			rw_log_info("admin", "POST /quitquitquit: shutting down");
 			kill(getpid(), SIGTERM); /* the main thread drains, as for a signal */
 		}
+	} else if (strcmp(ac->target, "/logging") == 0) {
+		/* Envoy's /logging: POST ?level=<name> changes it; the level is one atomic. */
+		const char *lv = q ? strstr(q + 1, "level=") : NULL;
+		uint16_t status = 200;
+
+		if (lv && !post) {
+			put(&b, "This endpoint requires POST.\n");
+			status = 405;
+		} else if (lv) {
+			char name[16];
+			size_t n = strcspn(lv + 6, "&");
+			int level;
+
+			snprintf(name, sizeof(name), "%.*s", (int)(n < 15 ? n : 15), lv + 6);
+			level = rw_log_level_parse(name);
+			if (level < 0) {
+				put(&b, "error: unknown level '%s'\n", name);
+				status = 400;
+			} else {
+				atomic_store(&rw_log_level_current, level);
+				rw_log_info("admin", "log level set to %s", name);
+			}
+		}
+		if (status == 200)
+			put(&b, "active loggers:\n  all: %s\n",
+			    rw_log_level_name(
+				(enum rw_log_level)atomic_load(&rw_log_level_current)));
+		respond(ac, status, "text/plain", &b);
 	} else if (strcmp(ac->target, "/help") == 0 || strcmp(ac->target, "/") == 0) {
 		put(&b, "admin commands are:\n"
 		        "  /clusters: upstream cluster status (?format=json)\n"
 		        "  /help: print out list of admin commands\n"
+		        "  /logging (POST ?level=trace|debug|info|warning|error|critical|off): "
+		        "change the log level\n"
 		        "  /quitquitquit (POST): exit the server\n"
 		        "  /ready: print server state, return 200 if LIVE\n"
 		        "  /server_info: print server version/status information\n");

@@ -6,6 +6,7 @@ Proves that:
 - /clusters lists every host with Envoy's "<cluster>::<host>::<stat>::<value>" lines and
   ?format=json parses, with health flags that follow an active health check and counters
   that move with traffic;
+- POST /logging?level=debug changes the log level at runtime (GET is refused);
 - unknown paths get 404; POST /quitquitquit (GET is refused with 405) shuts the server down
   with exit code 0;
 - admin requests never go through the workers: they are served while the data-plane listener
@@ -78,6 +79,17 @@ class Admin(harness.unittest.TestCase):
                     break
                 time.sleep(0.1)
             self.assertIn("up::%s::health_flags::/failed_active_hc" % name, text)
+
+    def test_logging_level(self):
+        with HttpUpstream(name="a") as a, Proxy(config([a]), ["--concurrency", "1"]) as px:
+            self.assertIn(b"all: info", admin(px, "/logging").body)
+            self.assertEqual(admin(px, "/logging?level=debug").status, 405)
+            r = admin(px, "/logging?level=debug", "POST")
+            self.assertEqual(r.status, 200)
+            self.assertIn(b"all: debug", r.body)
+            http_request(px.addr(), "GET", "/", HOST)
+            px.wait_log(r"\[debug\]\[http\]")  # debug lines now appear
+            self.assertEqual(admin(px, "/logging?level=loud", "POST").status, 400)
 
     def test_quitquitquit(self):
         with HttpUpstream(name="a") as a, Proxy(config([a]), ["--concurrency", "1"]) as px:
