@@ -88,7 +88,6 @@ struct rw_host_set {
 	 * loads (overprovisioning factor, panic); NULL when there is no host or no policy. */
 	struct rw_priority_lb *prio;
 	uint32_t n_prio;
-	struct rw_lb *lb; /* == prio[0].lb, kept for the common single-priority case */
 	struct rw_host *hosts[];
 };
 
@@ -182,12 +181,5 @@ void rw_cluster_refresh(struct rw_cluster *c);
 void rw_cluster_release_hosts(struct rw_cluster *c);
 /* The current snapshot for a writer (the thread that publishes); NULL before the first. */
 struct rw_host_set *rw_cluster_hosts_writer(struct rw_cluster *c);
-
-/*
- * Round robin over the current snapshot: returns a host with a reference taken for the
- * caller (drop it with rw_host_unref), or NULL when the cluster has none.  Lock-free; any
- * worker thread.
- */
-struct rw_host *rw_lb_round_robin_pick(struct rw_cluster *c);
 
 #endif

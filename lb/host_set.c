@@ -79,7 +79,6 @@ int rw_host_set_build(const struct rw_host_set *old, const struct rw_lb_address 
 	if (!set || !taken)
 		goto out;
 	set->n = 0;
-	set->lb = NULL;
 	set->prio = NULL;
 	set->n_prio = 0;
 	for (i = 0; i < n; i++) {
@@ -300,7 +299,6 @@ static void build_priorities(struct rw_cluster *c, struct rw_host_set *set)
 			set->prio[p].load_ppm = 1000000;
 			break;
 		}
-	set->lb = set->prio[0].lb;
 	free(hosts);
 }
 
@@ -325,7 +323,6 @@ void rw_cluster_refresh(struct rw_cluster *c)
 	set = old ? malloc(sizeof(*set) + old->n * sizeof(set->hosts[0])) : NULL;
 	if (set) {
 		set->n = old->n;
-		set->lb = NULL;
 		set->prio = NULL;
 		set->n_prio = 0;
 		for (size_t i = 0; i < old->n; i++) {
@@ -374,6 +371,8 @@ struct rw_host *rw_cluster_pick(struct rw_cluster *c, struct rw_lb_pick_ctx *ctx
 			ctx->cursor = &c->rr_next;
 			h = lb ? rw_lb_pick(lb, ctx) : NULL;
 		} else {
+			/* No balancer: plain round robin.  Relaxed is enough for the cursor: it
+			 * only spreads load, it orders no other memory. */
 			h = set->hosts[atomic_fetch_add_explicit(&c->rr_next, 1,
 			                                         memory_order_relaxed) %
 			               set->n];
