@@ -190,6 +190,10 @@ enum {
 
 #define RW_CONFIG_DEFAULT_RETRY_BASE_MS 25u /* retry_back_off.base_interval */
 
+/* The RW_CONFIG_RETRY_* bit of one retry_on condition name (also what x-envoy-retry-on
+   carries), or 0 when it is not one ringway knows. */
+uint32_t rw_config_retry_condition(const char *name, size_t len, bool ignore_case);
+
 /* config.route.v3.RetryPolicy (route or virtual host; the route's wins when both). */
 struct rw_config_retry_policy {
 	bool present;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config/internal.h"
 
@@ -52,6 +53,16 @@ static bool token_is(const char *tok, size_t len, const char *name)
 	return strlen(name) == len && memcmp(tok, name, len) == 0;
 }
 
+uint32_t rw_config_retry_condition(const char *name, size_t len, bool ignore_case)
+{
+	for (size_t i = 0; i < RW__N(conditions); i++)
+		if (strlen(conditions[i].name) == len &&
+		    (ignore_case ? strncasecmp(name, conditions[i].name, len) == 0
+		                 : memcmp(name, conditions[i].name, len) == 0))
+			return conditions[i].bit;
+	return 0;
+}
+
 /* One condition of retry_on, already trimmed. */
 static int retry_on_token(struct rw__ctx *ctx, const struct rw__node *v, const char *tok,
                           size_t len, uint32_t *bits)
@@ -59,11 +70,11 @@ static int retry_on_token(struct rw__ctx *ctx, const struct rw__node *v, const c
 	char shown[64], valid[320];
 	size_t used = 0;
 
-	for (size_t i = 0; i < RW__N(conditions); i++) {
-		if (token_is(tok, len, conditions[i].name)) {
-			*bits |= conditions[i].bit;
-			return 0;
-		}
+	uint32_t bit = rw_config_retry_condition(tok, len, false);
+
+	if (bit) {
+		*bits |= bit;
+		return 0;
 	}
 	rw__escape(shown, sizeof(shown), tok, len);
 	for (size_t i = 0; i < RW__N(unsupported_conditions); i++)

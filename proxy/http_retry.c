@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "core/log.h"
 #include "lb/cluster.h"
@@ -24,22 +23,7 @@ static struct rw_engine *eng(const struct http_stream *s)
 	return s->c->l->worker->eng;
 }
 
-/* Envoy's retry_on names, for the x-envoy-retry-on request header. */
-static const struct {
-	const char *name;
-	uint32_t bit;
-} conditions[] = {
-    {"5xx", RW_CONFIG_RETRY_5XX},
-    {"gateway-error", RW_CONFIG_RETRY_GATEWAY_ERROR},
-    {"reset", RW_CONFIG_RETRY_RESET},
-    {"connect-failure", RW_CONFIG_RETRY_CONNECT_FAILURE},
-    {"retriable-4xx", RW_CONFIG_RETRY_RETRIABLE_4XX},
-    {"refused-stream", RW_CONFIG_RETRY_REFUSED_STREAM},
-    {"retriable-status-codes", RW_CONFIG_RETRY_RETRIABLE_STATUS_CODES},
-    {"retriable-headers", RW_CONFIG_RETRY_RETRIABLE_HEADERS},
-    {"envoy-ratelimited", RW_CONFIG_RETRY_ENVOY_RATELIMITED},
-};
-
+/* x-envoy-retry-on: a comma-separated list of retry_on conditions; unknown ones ignored. */
 static uint32_t parse_retry_on(const char *v, size_t len)
 {
 	uint32_t bits = 0;
@@ -56,10 +40,7 @@ static uint32_t parse_retry_on(const char *v, size_t len)
 			a++;
 		while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
 			b--;
-		for (size_t k = 0; k < sizeof(conditions) / sizeof(conditions[0]); k++)
-			if (strlen(conditions[k].name) == b - a &&
-			    strncasecmp(conditions[k].name, v + a, b - a) == 0)
-				bits |= conditions[k].bit;
+		bits |= rw_config_retry_condition(v + a, b - a, true);
 		i = j + 1;
 	}
 	return bits;
