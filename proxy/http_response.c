@@ -87,17 +87,14 @@ struct rw_h1_field *rw__http_h1_fields(const struct rw_http_headers *h, struct r
 	return f;
 }
 
-static int encode_response(struct http_stream *s, uint16_t status, const struct rw_chain *body)
+static int encode_response(struct http_stream *s, uint16_t status)
 {
 	struct rw_h1_field f[MAX_FIELDS];
 	size_t n;
-	int r;
 
 	rw__http_h1_fields(&s->rsp, f, MAX_FIELDS, &n);
-	r = rw_h1_encode_response_head(down_out(s), rw_engine_pool(eng(s)), 1, status,
-	                               rw__http_reason(status), f, n);
-	(void)body;
-	return r;
+	return rw_h1_encode_response_head(down_out(s), rw_engine_pool(eng(s)), 1, status,
+	                                  rw__http_reason(status), f, n);
 }
 
 /* Remove hop-by-hop fields, including those the message's Connection header names. */
@@ -266,7 +263,7 @@ void rw__http_local_reply_full(struct http_stream *s, uint16_t status, const cha
 	if (!r)
 		r = finish_response_head(s);
 	if (!r)
-		r = encode_response(s, status, NULL);
+		r = encode_response(s, status);
 	if (!r && body_len && !(s->flags & S_HEAD_REQUEST))
 		r = rw_chain_append_copy(down_out(s), rw_engine_pool(eng(s)), body, body_len);
 	if (r) {
@@ -360,7 +357,7 @@ int rw__http_stream_response_head(struct http_stream *s, const struct rw_h1_head
 	r = tunnel ? rw_http_headers_add(h, RW_HTTP_LIT("date"),
 	                                 rw__http_date(s->c->l->worker->http), 29)
 	           : finish_response_head(s);
-	if (r || encode_response(s, s->status, NULL))
+	if (r || encode_response(s, s->status))
 		goto oom;
 	s->flags |= S_RSP_STARTED;
 	rw_sock_flush(s->c->sock);

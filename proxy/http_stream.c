@@ -90,9 +90,6 @@ static void log_stream(const struct http_stream *s)
 
 void rw__http_stream_free(struct http_stream *s)
 {
-	struct http_worker *hw = s->c->l->worker->http;
-
-	(void)hw;
 	log_stream(s);
 	if (s->c->l->cfg->n_logs)
 		rw__http_access_log(s);
@@ -112,6 +109,8 @@ void rw__http_stream_free(struct http_stream *s)
 	if (s->fault)
 		rw__http_filters_delay_done(s);
 #if !defined(__SANITIZE_ADDRESS__)
+	struct http_worker *hw = s->c->l->worker->http;
+
 	if (hw->n_free_streams < MAX_FREE_STREAMS) {
 		s->next_free = hw->free_streams;
 		hw->free_streams = s;
@@ -568,16 +567,6 @@ static int send_request_head(struct http_stream *s)
 	return 0;
 }
 
-static int attach_upstream(struct http_stream *s)
-{
-	int r =
-	    rw__http_upstream_acquire(s->c->l->worker->http, s->host, s->cluster, s, false, &s->up);
-
-	if (r)
-		return r;
-	return 0;
-}
-
 static int finish_upstream_body(struct http_stream *s);
 
 static void forward(struct http_stream *s, const struct rw_http_request_view *view)
@@ -630,7 +619,7 @@ static void forward(struct http_stream *s, const struct rw_http_request_view *vi
 		rw__http_stream_abort(s, RW_RF_LR, "out of memory");
 		return;
 	}
-	r = attach_upstream(s);
+	r = rw__http_upstream_acquire(s->c->l->worker->http, s->host, s->cluster, s, false, &s->up);
 	if (r == -EUSERS) {
 		rw__http_stream_overflow(s);
 		return;
