@@ -1,10 +1,12 @@
 /*
  * Admin endpoints on their own thread and io_uring (see admin.h).  One request per
  * connection: the answer is written, the write side shut, the connection closed once the
- * client closes (or at once when it already did).  Bodies are built in a fixed per-request
- * buffer; an answer that does not fit is cut short with a note, never grows memory.
+ * client closes (or at once when it already did).  Bodies grow up to a cap
+ * (RW_ADMIN_BODY_MAX); an answer past it is cut short and logged, never grows memory further.
+ * The endpoints live in their own files (admin/internal.h lists them).
  */
 #include "admin/admin.h"
+#include "admin/internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -25,23 +27,7 @@
 #include "proto/h1.h"
 #include "ring/engine.h"
 
-#define BODY_MAX (256u * 1024u)
-
-struct rw_admin {
-	struct rw_admin_options opt;
-	int fd;
-	pthread_t thread;
-	struct rw_engine *eng;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool ready;
-	int init_result;
-	char init_err[256];
-	uint64_t start_ms;
-	time_t start_wall;
-	struct admin_conn *conns; /* open connections, closed when the thread stops */
-};
-
+/* One request per connection (Envoy's admin closes too): parsed, answered, closed. */
 struct admin_conn {
 	struct admin_conn *next, *prev;
 	struct rw_admin *a;
@@ -49,119 +35,170 @@ struct admin_conn {
 	struct rw_chain in;
 	struct rw_h1_parser parser;
 	char method[16];
-	char target[512];
+	char target[2048];
 	bool done;
 	bool eof;
 };
 
-struct body {
-	char *p;
-	size_t len;
-	bool cut;
+static const struct admin_endpoint endpoints[] = {
+    {"/clusters", rw__admin_clusters, false, "upstream cluster status (?format=json)"},
+    {"/logging", rw__admin_logging, false,
+     "query/change logging levels (POST ?level=trace|debug|info|warning|error|critical|off)"},
+    {"/quitquitquit", rw__admin_quit, true, "exit the server"},
+    {"/ready", rw__admin_ready, false, "print server state, return 200 if LIVE"},
+    {"/server_info", rw__admin_server_info, false, "print server version/status information"},
 };
 
-__attribute__((format(printf, 2, 3))) static void put(struct body *b, const char *fmt, ...)
+static void grow(struct admin_body *b, size_t need)
 {
+	size_t cap = b->cap ? b->cap : 4096;
+	char *p;
+
+	while (cap < b->len + need + 1 && cap < RW_ADMIN_BODY_MAX)
+		cap *= 2;
+	if (cap > RW_ADMIN_BODY_MAX)
+		cap = RW_ADMIN_BODY_MAX;
+	if (cap == b->cap)
+		return;
+	p = realloc(b->p, cap);
+	if (!p)
+		return;
+	b->p = p;
+	b->cap = cap;
+}
+
+void rw__admin_put_mem(struct admin_body *b, const void *p, size_t len)
+{
+	if (b->cut)
+		return;
+	if (b->len + len + 1 > b->cap)
+		grow(b, len);
+	if (b->len + len + 1 > b->cap) {
+		b->cut = true;
+		return;
+	}
+	memcpy(b->p + b->len, p, len);
+	b->len += len;
+	b->p[b->len] = '\0';
+}
+
+void rw__admin_put(struct admin_body *b, const char *fmt, ...)
+{
+	char small[512];
 	va_list ap;
 	int n;
 
-	if (b->cut)
-		return;
 	va_start(ap, fmt);
-	n = vsnprintf(b->p + b->len, BODY_MAX - b->len, fmt, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= BODY_MAX - b->len) {
-		b->cut = true;
-		b->len = BODY_MAX - 1;
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		rw__admin_put_mem(b, small, (size_t)n);
 		return;
 	}
+	if (b->cut)
+		return;
+	grow(b, (size_t)n);
+	if (b->len + (size_t)n + 1 > b->cap) {
+		b->cut = true;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
 	b->len += (size_t)n;
 }
 
-static const char *health_text(uint32_t h, char *buf, size_t len)
+void rw__admin_put_json_str(struct admin_body *b, const char *s)
 {
-	size_t o = 0;
+	rw__admin_put_mem(b, "\"", 1);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
 
-	buf[0] = '\0';
-	if (!h)
-		return "healthy";
-	if (h & RW_HOST_FAILED_ACTIVE_HC)
-		o += (size_t)snprintf(buf + o, len - o, "/failed_active_hc");
-	if ((h & RW_HOST_PENDING_HC) && o < len)
-		o += (size_t)snprintf(buf + o, len - o, "/pending_active_hc");
-	if ((h & RW_HOST_EJECTED) && o < len)
-		o += (size_t)snprintf(buf + o, len - o, "/failed_outlier_check");
-	if ((h & RW_HOST_EDS_UNHEALTHY) && o < len)
-		snprintf(buf + o, len - o, "/failed_eds_health");
-	return buf;
-}
+		if (ch == '"' || ch == '\\') {
+			char esc[2] = {'\\', (char)ch};
 
-/* Envoy's /clusters: "<cluster>::<host>::<stat>::<value>" lines, or ?format=json. */
-static void clusters(struct rw_admin *a, struct body *b, bool json)
-{
-	if (json)
-		put(b, "{\"cluster_statuses\":[");
-	rw_lb_read_lock();
-	for (size_t i = 0; i < a->opt.n_clusters; i++) {
-		struct rw_cluster *c = a->opt.clusters[i];
-		struct rw_host_set *set = atomic_load_explicit(&c->hosts, memory_order_acquire);
-		size_t n = set ? set->n : 0;
-
-		if (json)
-			put(b, "%s{\"name\":\"%s\",\"host_statuses\":[", i ? "," : "", c->name);
-		for (size_t k = 0; k < n; k++) {
-			struct rw_host *h = set->hosts[k];
-			uint32_t hf = atomic_load_explicit(&h->health, memory_order_relaxed);
-			char flags[96];
-			long long cx =
-			    (long long)atomic_load_explicit(&h->cx_active, memory_order_relaxed);
-			unsigned long long total =
-			    atomic_load_explicit(&h->cx_total, memory_order_relaxed);
-			unsigned long long fail =
-			    atomic_load_explicit(&h->cx_connect_fail, memory_order_relaxed);
-			unsigned rq = atomic_load_explicit(&h->rq_active, memory_order_relaxed);
-
-			health_text(hf, flags, sizeof(flags));
-			if (json) {
-				put(b,
-				    "%s{\"address\":\"%s\",\"cx_active\":%lld,\"cx_total\":%llu,"
-				    "\"cx_connect_fail\":%llu,\"rq_active\":%u,\"weight\":%u,"
-				    "\"priority\":%u,\"health_flags\":\"%s\"}",
-				    k ? "," : "", h->name, cx, total, fail, rq, h->weight,
-				    h->priority, hf ? flags : "healthy");
-				continue;
-			}
-			put(b, "%s::%s::cx_active::%lld\n", c->name, h->name, cx);
-			put(b, "%s::%s::cx_total::%llu\n", c->name, h->name, total);
-			put(b, "%s::%s::cx_connect_fail::%llu\n", c->name, h->name, fail);
-			put(b, "%s::%s::rq_active::%u\n", c->name, h->name, rq);
-			put(b, "%s::%s::health_flags::%s\n", c->name, h->name,
-			    hf ? flags : "healthy");
-			put(b, "%s::%s::weight::%u\n", c->name, h->name, h->weight);
-			put(b, "%s::%s::priority::%u\n", c->name, h->name, h->priority);
+			rw__admin_put_mem(b, esc, 2);
+		} else if (ch < 0x20) {
+			rw__admin_put(b, "\\u%04x", ch);
+		} else {
+			rw__admin_put_mem(b, s, 1);
 		}
-		if (json)
-			put(b, "]}");
 	}
-	rw_lb_read_unlock();
-	if (json)
-		put(b, "]}\n");
+	rw__admin_put_mem(b, "\"", 1);
 }
 
-static void respond(struct admin_conn *ac, uint16_t status, const char *type, struct body *b)
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = (char)(ch | 0x20);
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+bool rw__admin_query(const struct admin_req *r, const char *key, char *val, size_t len)
+{
+	size_t klen = strlen(key);
+
+	for (const char *p = r->query; *p;) {
+		size_t n = strcspn(p, "&");
+
+		if (strncmp(p, key, klen) == 0 && (p[klen] == '=' || klen == n)) {
+			const char *v = p[klen] == '=' ? p + klen + 1 : p + klen;
+			const char *end = p + n;
+			size_t o = 0;
+
+			while (v < end && o + 1 < len) {
+				if (*v == '%' && end - v >= 3 && hexval(v[1]) >= 0 &&
+				    hexval(v[2]) >= 0) {
+					val[o++] = (char)(hexval(v[1]) * 16 + hexval(v[2]));
+					v += 3;
+				} else {
+					val[o++] = *v == '+' ? ' ' : *v;
+					v++;
+				}
+			}
+			if (len)
+				val[o] = '\0';
+			return true;
+		}
+		p += n;
+		if (*p == '&')
+			p++;
+	}
+	return false;
+}
+
+static const char *reason(uint16_t status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Error";
+	}
+}
+
+static void respond(struct admin_conn *ac, uint16_t status, const char *type,
+                    const struct admin_body *b)
 {
 	struct rw_chain *out = rw_sock_out(ac->sock);
 	struct rw_buf_pool *pool = rw_engine_pool(ac->a->eng);
-	char head[256];
+	char head[320];
 	int n = snprintf(head, sizeof(head),
 	                 "HTTP/1.1 %u %s\r\ncontent-type: %s\r\ncontent-length: %zu\r\n"
 	                 "cache-control: no-cache, max-age=0\r\nx-content-type-options: nosniff\r\n"
 	                 "connection: close\r\n\r\n",
-	                 status,
-	                 status == 200   ? "OK"
-	                 : status == 404 ? "Not Found"
-	                                 : "Error",
-	                 type, b->len);
+	                 status, reason(status), type, b->len);
 
 	if (rw_chain_append_copy(out, pool, head, (size_t)n) ||
 	    (b->len && rw_chain_append_copy(out, pool, b->p, b->len))) {
@@ -173,99 +210,54 @@ static void respond(struct admin_conn *ac, uint16_t status, const char *type, st
 	rw_sock_shutdown_write(ac->sock);
 }
 
+static uint16_t help(struct admin_body *b)
+{
+	rw__admin_put(b, "admin commands are:\n");
+	for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++)
+		rw__admin_put(b, "  %s%s: %s\n", endpoints[i].path,
+		              endpoints[i].mutating ? " (POST)" : "", endpoints[i].help);
+	rw__admin_put(b, "  /help: print out list of admin commands\n");
+	return 200;
+}
+
 static void handle(struct admin_conn *ac)
 {
-	struct rw_admin *a = ac->a;
-	struct body b = {.p = malloc(BODY_MAX)};
-	char query[256] = "";
+	struct admin_body b = {0};
+	struct admin_req r = {.method = ac->method, .path = ac->target, .query = ""};
 	char *q = strchr(ac->target, '?');
-	bool post = strcmp(ac->method, "POST") == 0;
-	bool json = q && strstr(q, "format=json");
+	const char *type = "text/plain";
+	uint16_t status = 404;
+	bool found = false;
 
-	if (!b.p) {
-		rw_sock_close(ac->sock);
-		ac->sock = NULL;
-		return;
-	}
 	if (q) {
-		/* Keep the query, cut the path. */
-		snprintf(query, sizeof(query), "%s", q);
 		*q = '\0';
-		q = query;
+		r.query = q + 1;
 	}
-	if (strcmp(ac->target, "/ready") == 0) {
-		put(&b, "LIVE\n");
-		respond(ac, 200, "text/plain", &b);
-	} else if (strcmp(ac->target, "/server_info") == 0) {
-		char started[64];
-		struct tm tm;
-
-		gmtime_r(&a->start_wall, &tm);
-		strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		put(&b,
-		    "{\"version\":\"%s\",\"state\":\"LIVE\",\"uptime_current_epoch\":\"%llus\","
-		    "\"uptime_all_epochs\":\"%llus\",\"command_line_options\":{\"concurrency\":%d},"
-		    "\"node\":{},\"start_time\":\"%s\"}\n",
-		    a->opt.version, (unsigned long long)((rw_clock_ms() - a->start_ms) / 1000),
-		    (unsigned long long)((rw_clock_ms() - a->start_ms) / 1000), a->opt.concurrency,
-		    started);
-		respond(ac, 200, "application/json", &b);
-	} else if (strcmp(ac->target, "/clusters") == 0) {
-		clusters(a, &b, json);
-		respond(ac, 200, json ? "application/json" : "text/plain", &b);
-	} else if (strcmp(ac->target, "/quitquitquit") == 0) {
-		if (!post) {
-			put(&b, "This endpoint requires POST.\n");
-			respond(ac, 405, "text/plain", &b);
-		} else {
-			put(&b, "OK\n");
-			respond(ac, 200, "text/plain", &b);
-			rw_log_info("admin", "POST /quitquitquit: shutting down");
-			kill(getpid(), SIGTERM); /* the main thread drains, as for a signal */
-		}
-	} else if (strcmp(ac->target, "/logging") == 0) {
-		/* Envoy's /logging: POST ?level=<name> changes it; the level is one atomic. */
-		const char *lv = q ? strstr(q + 1, "level=") : NULL;
-		uint16_t status = 200;
-
-		if (lv && !post) {
-			put(&b, "This endpoint requires POST.\n");
+	r.post = strcmp(ac->method, "POST") == 0;
+	for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
+		if (strcmp(endpoints[i].path, r.path))
+			continue;
+		found = true;
+		if (endpoints[i].mutating && !r.post) {
+			rw__admin_put(&b, "This endpoint requires POST.\n");
 			status = 405;
-		} else if (lv) {
-			char name[16];
-			size_t n = strcspn(lv + 6, "&");
-			int level;
-
-			snprintf(name, sizeof(name), "%.*s", (int)(n < 15 ? n : 15), lv + 6);
-			level = rw_log_level_parse(name);
-			if (level < 0) {
-				put(&b, "error: unknown level '%s'\n", name);
-				status = 400;
-			} else {
-				atomic_store(&rw_log_level_current, level);
-				rw_log_info("admin", "log level set to %s", name);
-			}
+		} else {
+			status = endpoints[i].fn(ac->a, &r, &b, &type);
 		}
-		if (status == 200)
-			put(&b, "active loggers:\n  all: %s\n",
-			    rw_log_level_name(
-				(enum rw_log_level)atomic_load(&rw_log_level_current)));
-		respond(ac, status, "text/plain", &b);
-	} else if (strcmp(ac->target, "/help") == 0 || strcmp(ac->target, "/") == 0) {
-		put(&b, "admin commands are:\n"
-		        "  /clusters: upstream cluster status (?format=json)\n"
-		        "  /help: print out list of admin commands\n"
-		        "  /logging (POST ?level=trace|debug|info|warning|error|critical|off): "
-		        "change the log level\n"
-		        "  /quitquitquit (POST): exit the server\n"
-		        "  /ready: print server state, return 200 if LIVE\n"
-		        "  /server_info: print server version/status information\n");
-		respond(ac, 200, "text/plain", &b);
-	} else {
-		put(&b, "invalid path. admin commands are: /clusters /help /quitquitquit /ready "
-		        "/server_info\n");
-		respond(ac, 404, "text/plain", &b);
+		break;
 	}
+	if (!found && (strcmp(r.path, "/help") == 0)) {
+		status = help(&b);
+		found = true;
+	}
+	if (!found) {
+		rw__admin_put(&b, "invalid path. ");
+		help(&b);
+		status = 404;
+	}
+	if (b.cut)
+		rw_log_warn("admin", "%s: answer cut at %zu bytes", r.path, b.len);
+	respond(ac, status, type, &b);
 	free(b.p);
 }
 
@@ -328,10 +320,9 @@ static void on_data(struct rw_sock *s, void *ctx, struct rw_buf *b, uint32_t off
 		}
 	}
 	if (n < 0 || ac->in.bytes > 65536) {
-		struct body bd = {.p = (char[64]){0}};
+		char text[] = "bad request\n";
+		struct admin_body bd = {.p = text, .len = sizeof(text) - 1};
 
-		snprintf(bd.p, 64, "bad request\n");
-		bd.len = strlen(bd.p);
 		ac->done = true;
 		respond(ac, 400, "text/plain", &bd);
 		if (!ac->sock)

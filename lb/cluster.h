@@ -47,6 +47,7 @@ struct rw_host {
 	/* Requests in flight on this host, maintained by the proxy (relaxed atomics); read by
 	 * the least-request balancer on every pick. */
 	_Atomic uint32_t rq_active;
+	_Atomic uint64_t rq_total; /* requests sent to it (same cache line as rq_active) */
 	/* Why the host is out of the balancer (RW_HOST_* bits); 0 = healthy.  Written by the
 	 * cluster's writers (health checker, outlier detection, config), then the cluster is
 	 * refreshed (rw_cluster_refresh) so the balancer is rebuilt without it. */

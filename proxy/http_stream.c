@@ -422,6 +422,7 @@ bool rw__http_stream_pick_host(struct http_stream *s, const struct rw_host *avoi
 	}
 	s->host = h;
 	atomic_fetch_add_explicit(&h->rq_active, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&h->rq_total, 1, memory_order_relaxed);
 	return true;
 }
 

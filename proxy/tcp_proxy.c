@@ -258,8 +258,10 @@ void rw_tcp_proxy_accept(struct rw_engine *e, void *ctx, int fd)
 		                                  (t->id * 0xbf58476d1ce4e5b9u)};
 
 		t->host = rw_cluster_pick(cfg->cluster, &pick);
-		if (t->host) /* a session counts as the host's active request (least request) */
+		if (t->host) { /* a session counts as the host's active request (least request) */
 			atomic_fetch_add_explicit(&t->host->rq_active, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&t->host->rq_total, 1, memory_order_relaxed);
+		}
 	}
 	if (!t->host) {
 		rw_log_debug("tcp", "[C%llu] cluster '%s' has no hosts", (unsigned long long)t->id,
