@@ -176,7 +176,8 @@ int rw_engine_create(const struct rw_engine_options *opt, struct rw_engine **out
 		         strerror(-r));
 		goto fail_ring;
 	}
-	e->now_ms = rw_clock_ms();
+	e->now_us = rw_clock_us();
+	e->now_ms = e->now_us / 1000u;
 	rw_timer_wheel_init(&e->timers, e->now_ms);
 	e->ctl_fd = eventfd(0, EFD_CLOEXEC);
 	if (e->ctl_fd < 0) {
@@ -255,10 +256,25 @@ static void start_drain(struct rw_engine *e, uint64_t drain_ms)
 		e->drain_start_cb(e->drain_start_ctx);
 }
 
+/* rw_engine_stop_listening(): the listeners close, the loop keeps serving open sockets. */
+static void stop_listening(struct rw_engine *e, int req)
+{
+	if (e->draining)
+		return; /* a drain closed them already and told every connection */
+	rw__listeners_close(e);
+	rw_log_debug("ring", "worker %d stopped listening: %u sockets open", e->opt.worker_id,
+	             e->live_socks);
+	if (req == 2 && e->drain_start_cb)
+		e->drain_start_cb(e->drain_start_ctx);
+}
+
 static void ctl_cqe(struct rw_engine *e, struct io_uring_cqe *cqe)
 {
+	int stop = atomic_exchange(&e->stop_listen_req, 0);
 	uint64_t req = atomic_exchange(&e->drain_ms_req, 0);
 
+	if (stop)
+		stop_listening(e, stop);
 	if (req && !e->draining) {
 		start_drain(e, req - 1);
 	} else if (req && !e->drain_fired) {
@@ -324,7 +340,8 @@ int rw_engine_run(struct rw_engine *e)
 	uint64_t next;
 	int r;
 
-	e->now_ms = rw_clock_ms();
+	e->now_us = rw_clock_us();
+	e->now_ms = e->now_us / 1000u;
 	rw_timer_wheel_advance(&e->timers, e->now_ms);
 	while (!finished(e)) {
 		rw__sock_rearm_waiting(e);
@@ -339,7 +356,8 @@ int rw_engine_run(struct rw_engine *e)
 			return r;
 		}
 		/* The clock must be read after the wait: callbacks arm timers relative to it. */
-		e->now_ms = rw_clock_ms();
+		e->now_us = rw_clock_us();
+		e->now_ms = e->now_us / 1000u;
 		rw_timer_wheel_advance(&e->timers, e->now_ms);
 		n = 0;
 		io_uring_for_each_cqe(&e->ring, head, cqe)
@@ -364,6 +382,20 @@ void rw_engine_drain(struct rw_engine *e, uint64_t drain_ms)
 
 	/* +1 so that a zero deadline still reads as "requested". */
 	atomic_store(&e->drain_ms_req, drain_ms + 1);
+	do {
+		r = write(e->ctl_fd, &one, sizeof(one));
+	} while (r < 0 && errno == EINTR);
+}
+
+void rw_engine_stop_listening(struct rw_engine *e, bool graceful)
+{
+	uint64_t one = 1;
+	int want = graceful ? 2 : 1, cur = 0;
+	ssize_t r;
+
+	/* A graceful request is not downgraded by a plain one still pending. */
+	while (!atomic_compare_exchange_weak(&e->stop_listen_req, &cur, cur > want ? cur : want))
+		;
 	do {
 		r = write(e->ctl_fd, &one, sizeof(one));
 	} while (r < 0 && errno == EINTR);
@@ -394,6 +426,11 @@ const struct rw_engine_stats *rw_engine_stats(const struct rw_engine *e)
 uint64_t rw_engine_now_ms(const struct rw_engine *e)
 {
 	return e->now_ms;
+}
+
+uint64_t rw_engine_now_us(const struct rw_engine *e)
+{
+	return e->now_us;
 }
 
 struct rw_timer_wheel *rw_engine_timers(struct rw_engine *e)

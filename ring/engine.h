@@ -89,6 +89,14 @@ int rw_engine_run(struct rw_engine *e);
  * Thread-safe: called from the signal-handling thread.
  */
 void rw_engine_drain(struct rw_engine *e, uint64_t drain_ms);
+/*
+ * Ask the engine to stop accepting (Envoy's POST /drain_listeners): every listening socket
+ * is closed, but the loop keeps running and open sockets are served as before, until a real
+ * rw_engine_drain().  With graceful, the drain-start callback also runs once (connections
+ * are told to finish: HTTP answers carry "connection: close").  Thread-safe, like
+ * rw_engine_drain(); a no-op once draining.
+ */
+void rw_engine_stop_listening(struct rw_engine *e, bool graceful);
 void rw_engine_set_drain_timeout_cb(struct rw_engine *e, void (*cb)(void *ctx), void *ctx);
 /* cb(ctx) runs once on the worker thread when draining starts (close idle connections). */
 void rw_engine_set_drain_start_cb(struct rw_engine *e, void (*cb)(void *ctx), void *ctx);
@@ -96,6 +104,9 @@ void rw_engine_set_drain_start_cb(struct rw_engine *e, void (*cb)(void *ctx), vo
 const struct rw_engine_features *rw_engine_features(const struct rw_engine *e);
 const struct rw_engine_stats *rw_engine_stats(const struct rw_engine *e);
 uint64_t rw_engine_now_ms(const struct rw_engine *e); /* cached once per loop turn */
+/* Monotonic microseconds, cached with now_ms (same clock, now_ms == now_us / 1000): events
+   handled in one loop turn share one value.  Costs no system call. */
+uint64_t rw_engine_now_us(const struct rw_engine *e);
 struct rw_timer_wheel *rw_engine_timers(struct rw_engine *e);
 struct rw_buf_pool *rw_engine_pool(struct rw_engine *e);
 bool rw_engine_draining(const struct rw_engine *e);
@@ -131,6 +142,8 @@ void rw_sock_shutdown_write(struct rw_sock *s);
 /* Nothing queued, nothing in flight. */
 bool rw_sock_flushed(const struct rw_sock *s);
 size_t rw_sock_out_bytes(const struct rw_sock *s);
+/* Bytes sent since the last call (for byte counters; call it from on_sent). */
+uint64_t rw_sock_take_sent(struct rw_sock *s);
 
 /*
  * Close: detach callbacks, cancel what is in flight, close the fd once the kernel is done
@@ -164,5 +177,9 @@ void rw_fd_close(int fd);
  */
 int rw_listen_socket(const struct sockaddr *addr, socklen_t len, int backlog, int *fd_out,
                      struct sockaddr_storage *bound);
+
+/* A UDP socket connected to addr (each write is one datagram: stats sinks).  0 or
+   negative errno. */
+int rw_udp_socket(const struct sockaddr *addr, socklen_t len, int *fd_out);
 
 #endif

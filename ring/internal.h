@@ -116,6 +116,7 @@ struct rw_sock {
 	struct rw_chain out;
 	struct rw_send_ctx *send; /* non-NULL while a send is in flight */
 	struct rw_sock *wait_next;
+	uint64_t sent; /* bytes sent since the owner last took the count (stats) */
 };
 
 struct rw_listener_slot {
@@ -138,7 +139,8 @@ struct rw_engine {
 	struct rw_buf_pool pool;
 	struct rw_bufring bufring;
 	struct rw_timer_wheel timers;
-	uint64_t now_ms;
+	uint64_t now_ms;         /* now_us / 1000 */
+	uint64_t now_us;         /* read once per loop turn, after the wait */
 	unsigned last_cqes;      /* completions handled by the previous turn */
 	unsigned batch_nr;       /* completions to wait for when busy */
 	unsigned batch_wait_us;  /* ... for at most this long */
@@ -161,6 +163,7 @@ struct rw_engine {
 	uint32_t ctl_slot;
 	uint64_t ctl_buf;
 	_Atomic uint64_t drain_ms_req; /* 0 = none; drain deadline length requested */
+	_Atomic int stop_listen_req;   /* 0 = none, 1 = stop listening, 2 = also drain (graceful) */
 	bool draining;
 	bool drain_fired;
 	struct rw_timer drain_timer;

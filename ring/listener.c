@@ -45,6 +45,22 @@ fail:
 	return r;
 }
 
+int rw_udp_socket(const struct sockaddr *addr, socklen_t len, int *fd_out)
+{
+	int fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_UDP);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, addr, len)) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
 static void arm_accept(struct rw_engine *e, struct rw_listener_slot *l)
 {
 	struct io_uring_sqe *sqe = rw__sqe(e);

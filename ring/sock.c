@@ -147,6 +147,14 @@ struct rw_chain *rw_sock_out(struct rw_sock *s)
 	return &s->out;
 }
 
+uint64_t rw_sock_take_sent(struct rw_sock *s)
+{
+	uint64_t n = s->sent;
+
+	s->sent = 0;
+	return n;
+}
+
 size_t rw_sock_out_bytes(const struct rw_sock *s)
 {
 	return s->out.bytes;
@@ -347,6 +355,7 @@ static void send_cqe(struct rw_engine *e, struct rw_sock *s, struct io_uring_cqe
 		return;
 	}
 	rw_chain_consume(&s->out, (size_t)cqe->res);
+	s->sent += (uint64_t)cqe->res;
 	rw_sock_flush(s);
 	if (s->ops && s->ops->on_sent)
 		s->ops->on_sent(s, s->ctx);
