@@ -1,8 +1,8 @@
 /*
- * config.accesslog.v3.AccessLog: the HCM's access_log list.  Served: the file logger
- * (envoy.extensions.access_loggers.file.v3.FileAccessLog) and the stdout / stderr stream
+ * config.accesslog.v3.AccessLog: the access_log list of the HCM and of tcp_proxy.  Served: the file
+ * logger (envoy.extensions.access_loggers.file.v3.FileAccessLog) and the stdout / stderr stream
  * loggers, with a text format (text_format_source.inline_string, or the deprecated
- * text_format) or a flat json_format; and one filter of status_code_filter,
+ * text_format) or a json_format (nested objects too); and one filter of status_code_filter,
  * duration_filter, not_health_check_filter or response_flag_filter.  Formats use the header
  * formatter's %OPERATOR% syntax and are checked the same way (headers.c), with the
  * access-log-only operators (%DURATION%, %BYTES_SENT%, ...) allowed.
@@ -49,37 +49,48 @@ static int text_format_source(struct rw__ctx *ctx, const struct rw__node *v, voi
 	return rc;
 }
 
-static int json_format(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+/* A json_format mapping (or a nested one) into *out. */
+static int json_fields(struct rw__ctx *ctx, const struct rw__node *v,
+                       struct rw_config_access_log_json_field **out, size_t *n_out)
 {
-	struct rw_config_access_log *l = obj;
 	size_t i = 0;
 
 	if (v->kind != RW__NODE_MAP)
 		return rw__fail(ctx, v, "expected a mapping");
-	l->json = true;
-	l->json_fields = rw__calloc(v->n ? v->n : 1, sizeof(*l->json_fields));
-	if (!l->json_fields)
+	*out = rw__calloc(v->n ? v->n : 1, sizeof(**out));
+	if (!*out)
 		return rw__fail_oom(ctx);
 	for (const struct rw__node_link *e = v->u.first; e; e = e->next, i++) {
-		struct rw_config_access_log_json_field *f = &l->json_fields[i];
+		struct rw_config_access_log_json_field *f = &(*out)[i];
 		size_t saved = rw__path_key(ctx, e->node->u.s.text, e->node->n);
 		int rc;
 
-		l->n_json_fields = i + 1;
-		if (e->value->kind != RW__NODE_SCALAR)
-			return rw__fail(
-			    ctx, e->value,
-			    "nested json_format values are not supported by ringway yet");
+		*n_out = i + 1;
 		rc = rw__get_string(ctx, e->node, &f->key);
-		if (!rc)
+		if (!rc && e->value->kind == RW__NODE_MAP)
+			rc = json_fields(ctx, e->value, &f->fields, &f->n_fields);
+		else if (!rc && e->value->kind != RW__NODE_SCALAR)
+			rc =
+			    rw__fail(ctx, e->value,
+			             "json_format values are strings or nested mappings (lists are "
+			             "not supported by ringway yet)");
+		else if (!rc)
 			rc = rw__get_string(ctx, e->value, &f->format);
-		if (!rc)
+		if (!rc && f->format)
 			rc = rw__check_operators(ctx, e->value, f->format, true);
 		if (rc)
 			return rc;
 		rw__path_pop(ctx, saved);
 	}
 	return 0;
+}
+
+static int json_format(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	struct rw_config_access_log *l = obj;
+
+	l->json = true;
+	return json_fields(ctx, v, &l->json_fields, &l->n_json_fields);
 }
 
 static int content_type(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
@@ -224,8 +235,9 @@ static int not_health_check_filter(struct rw__ctx *ctx, const struct rw__node *v
 }
 
 /* Envoy's short names in its print order: bit i is the same as proxy/'s RW_RF_* bit i. */
-static const char *const flag_names[] = {"UH", "UF", "UO", "NR", "URX", "NC",  "DT", "DC", "UT",
-                                         "LR", "UR", "UC", "SI", "DPE", "UPE", "DI", "FI", "RL"};
+static const char *const flag_names[] = {"UH",  "UF", "UO", "NR", "URX", "NC", "DT",
+                                         "DC",  "UT", "LR", "UR", "UC",  "SI", "DPE",
+                                         "UPE", "DI", "FI", "RL", "LH"};
 
 static int walk_flag(struct rw__ctx *ctx, const struct rw__node *item, size_t index, void *obj)
 {
@@ -322,6 +334,16 @@ int rw__walk_access_logs(struct rw__ctx *ctx, const struct rw__node *seq,
 	return rw__walk_seq(ctx, seq, walk_log, &w);
 }
 
+static void json_fields_free(struct rw_config_access_log_json_field *f, size_t n)
+{
+	for (size_t j = 0; j < n; j++) {
+		free(f[j].key);
+		free(f[j].format);
+		json_fields_free(f[j].fields, f[j].n_fields);
+	}
+	free(f);
+}
+
 void rw__access_logs_free(struct rw_config_access_log *logs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -330,11 +352,7 @@ void rw__access_logs_free(struct rw_config_access_log *logs, size_t n)
 		free(l->name);
 		free(l->path);
 		free(l->format);
-		for (size_t j = 0; j < l->n_json_fields; j++) {
-			free(l->json_fields[j].key);
-			free(l->json_fields[j].format);
-		}
-		free(l->json_fields);
+		json_fields_free(l->json_fields, l->n_json_fields);
 	}
 	free(logs);
 }

@@ -42,10 +42,14 @@ struct rw_config_addr {
 };
 
 /* envoy.filters.network.tcp_proxy */
+struct rw_config_access_log;
+
 struct rw_config_tcp_proxy {
 	char *stat_prefix;        /* required, as in Envoy */
 	char *cluster;            /* required in this subset; names an entry of clusters[] */
 	uint64_t idle_timeout_ms; /* 0 disables; default RW_CONFIG_DEFAULT_TCP_IDLE_MS */
+	struct rw_config_access_log *access_logs; /* one line per connection, at its end */
+	size_t n_access_logs;
 };
 
 /*
@@ -300,6 +304,8 @@ struct rw_config_route {
 		struct rw_config_direct_response direct_response;
 	} u;
 	struct rw_config_header_mutations headers;
+	/* metadata.filter_metadata.ringway.debug_header: x-ringway-debug on its responses */
+	bool debug_header;
 };
 
 struct rw_config_virtual_host {
@@ -368,6 +374,7 @@ enum rw_config_http_filter_kind {
 	RW_CONFIG_HTTP_FILTER_ROUTER = 1,      /* envoy.extensions.filters.http.router.v3.Router */
 	RW_CONFIG_HTTP_FILTER_LOCAL_RATELIMIT, /* ...local_ratelimit.v3.LocalRateLimit */
 	RW_CONFIG_HTTP_FILTER_FAULT,           /* ...fault.v3.HTTPFault */
+	RW_CONFIG_HTTP_FILTER_HEALTH_CHECK,    /* ...health_check.v3.HealthCheck */
 };
 
 /* A runtime fractional percent, as parts per million (100% = 1000000). */
@@ -405,6 +412,25 @@ struct rw_config_fault {
 	size_t n_headers;
 };
 
+/*
+ * envoy.extensions.filters.http.health_check.v3.HealthCheck: a request matching every
+ * header matcher is a health check, answered locally (200, or 503 while the server is
+ * health-check failed) unless pass_through_mode sends it upstream (still 503 when failed).
+ */
+struct rw_config_hc_cluster_min {
+	char *cluster;      /* need not exist: a missing cluster fails the check (Envoy) */
+	double min_healthy; /* percent, 0..100 */
+};
+
+struct rw_config_health_check_filter {
+	bool pass_through_mode;                 /* required */
+	struct rw_config_header_match *headers; /* all must match */
+	size_t n_headers;
+	/* cluster_min_healthy_percentages: each cluster needs this share of healthy hosts */
+	struct rw_config_hc_cluster_min *clusters;
+	size_t n_clusters;
+};
+
 struct rw_config_http_filter {
 	char *name; /* a label, e.g. "envoy.filters.http.router" */
 	enum rw_config_http_filter_kind kind;
@@ -415,6 +441,7 @@ struct rw_config_http_filter {
 		} router;
 		struct rw_config_local_ratelimit local_ratelimit;
 		struct rw_config_fault fault;
+		struct rw_config_health_check_filter health_check;
 	} u;
 };
 
@@ -444,9 +471,12 @@ enum rw_config_access_log_kind {
 	RW_CONFIG_ACCESS_LOG_STDERR,
 };
 
+/* One json_format entry: a formatted value, or (format NULL) a nested object. */
 struct rw_config_access_log_json_field {
 	char *key;
 	char *format; /* checked %OPERATOR% text, as in a header value */
+	struct rw_config_access_log_json_field *fields;
+	size_t n_fields;
 };
 
 struct rw_config_access_log {
@@ -468,6 +498,40 @@ struct rw_config_access_log {
 	"%RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% "               \
 	"%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% \"%REQ(X-FORWARDED-FOR)%\" \"%REQ(USER-AGENT)%\" "  \
 	"\"%REQ(X-REQUEST-ID)%\" \"%REQ(:AUTHORITY)%\" \"%UPSTREAM_HOST%\"\n"
+
+enum rw_config_tracer {
+	RW_CONFIG_TRACER_NONE = 0,      /* tracing without a provider: W3C trace context */
+	RW_CONFIG_TRACER_ZIPKIN,        /* envoy.tracers.zipkin: B3 headers */
+	RW_CONFIG_TRACER_OPENTELEMETRY, /* envoy.tracers.opentelemetry: W3C trace context */
+};
+
+/*
+ * HttpConnectionManager.Tracing with its provider (config/tracing.c).  ringway propagates
+ * trace context (W3C traceparent, B3) and logs trace ids; it reports no spans, so the
+ * collector settings are checked and kept only for the start-up message.  Sampling
+ * percentages are stored per ten thousand (100% = 10000), Envoy's own resolution.
+ */
+struct rw_config_tracing {
+	bool present; /* the HCM has a tracing block: ringway handles trace headers */
+	enum rw_config_tracer provider;
+	uint32_t client_sampling;     /* default 10000 */
+	uint32_t random_sampling;     /* default 10000 */
+	uint32_t overall_sampling;    /* default 10000 */
+	bool spawn_upstream_span;     /* a child span for the upstream request */
+	bool verbose;                 /* span annotations: accepted, nothing to annotate */
+	uint32_t max_path_tag_length; /* default 256; span tags only */
+	size_t n_custom_tags;         /* checked, never used (no span is reported) */
+	/* envoy.config.trace.v3.ZipkinConfig */
+	char *collector_cluster;  /* NULL when absent */
+	char *collector_endpoint; /* NULL when absent */
+	bool trace_id_128bit;     /* new traces get 128-bit ids (default 64-bit) */
+	bool shared_span_context; /* default true: see README "Tracing" */
+	/* envoy.config.trace.v3.OpenTelemetryConfig */
+	char *service_name; /* NULL when absent */
+};
+
+#define RW_CONFIG_DEFAULT_TRACING_PERCENT  10000u /* 100%, per ten thousand */
+#define RW_CONFIG_DEFAULT_MAX_PATH_TAG_LEN 256u
 
 struct rw_config_hcm {
 	char *stat_prefix; /* required, non-empty */
@@ -499,6 +563,11 @@ struct rw_config_hcm {
 	bool strip_any_host_port;
 	struct rw_config_access_log *access_logs;
 	size_t n_access_logs;
+	struct rw_config_tracing tracing;
+	/* The listener's metadata.filter_metadata.ringway.debug_request_header (lowercased;
+	   borrowed from the listener, NULL when unset): a request carrying it gets
+	   x-ringway-debug on its response. */
+	const char *debug_request_header;
 };
 
 enum rw_config_filter_kind {
@@ -524,7 +593,8 @@ struct rw_config_filter_chain {
 struct rw_config_listener {
 	char *name; /* Envoy requires it unique; ringway invents "listener_<i>" when absent */
 	struct rw_config_addr addr;
-	uint32_t buffer_limit; /* per_connection_buffer_limit_bytes */
+	uint32_t buffer_limit;      /* per_connection_buffer_limit_bytes */
+	char *debug_request_header; /* metadata.filter_metadata.ringway (see rw_config_hcm) */
 	struct rw_config_filter_chain *chains;
 	size_t n_chains; /* >= 1 */
 };
@@ -716,12 +786,27 @@ struct rw_config_admin {
 	char *access_log_path; /* admin.access_log_path or NULL */
 };
 
+/* stats_sinks[]: envoy.stat_sinks.statsd (StatsdSink with an address: UDP). */
+struct rw_config_stats_sink {
+	struct rw_config_addr addr;
+	char *prefix; /* default "envoy" */
+};
+
+#define RW_CONFIG_DEFAULT_STATS_FLUSH_MS 5000u
+
+struct rw_config_source;
+
 struct rw_config {
 	struct rw_config_listener *listeners;
 	size_t n_listeners;
 	struct rw_config_cluster *clusters;
 	size_t n_clusters;
 	struct rw_config_admin admin;
+	struct rw_config_stats_sink *stats_sinks;
+	size_t n_stats_sinks;
+	uint64_t stats_flush_interval_ms; /* default 5 s; Envoy's range 1 ms .. 300 s */
+	/* The parsed document itself, kept read-only for the rw_config_dump_* calls. */
+	struct rw_config_source *source;
 };
 
 /*
@@ -743,5 +828,45 @@ const struct rw_config_cluster *rw_config_find_cluster(const struct rw_config *c
 const char *rw_config_addr_format(const struct rw_config_addr *addr, char *buf, size_t len);
 
 void rw_config_free(struct rw_config *cfg);
+
+/*
+ * The loaded document as JSON, for the admin's /config_dump (config/dump.c).  Reading only,
+ * so any thread may call these while the config lives.  Mappings become objects, sequences
+ * arrays; plain scalars true/false become booleans, null/~/empty null, JSON-shaped numbers
+ * numbers, anything else (and every quoted scalar) a string.  Every scalar under a secret
+ * field (private_key, password, ...) is written as "[redacted]".
+ */
+typedef void (*rw_config_write_fn)(void *ctx, const char *p, size_t len);
+
+/* One node of the document (a resource), borrowed from the config. */
+struct rw_config_node;
+
+enum rw_config_resource_kind {
+	RW_CONFIG_RESOURCE_LISTENER,     /* static_resources.listeners[] */
+	RW_CONFIG_RESOURCE_CLUSTER,      /* static_resources.clusters[] */
+	RW_CONFIG_RESOURCE_ROUTE_CONFIG, /* every HCM's inline route_config, listener order */
+};
+
+/* A FieldMask path, "a.b.c" (len bytes, not NUL-terminated). */
+struct rw_config_field_path {
+	const char *p;
+	size_t len;
+};
+
+/* fn(ctx, name, node) for each resource of kind, in document order; name is "" if unset. */
+void rw_config_each_resource(const struct rw_config *cfg, enum rw_config_resource_kind kind,
+                             void (*fn)(void *ctx, const char *name,
+                                        const struct rw_config_node *node),
+                             void *ctx);
+/* The whole bootstrap document (NULL for a config built without source). */
+const struct rw_config_node *rw_config_root(const struct rw_config *cfg);
+/*
+ * Write node as JSON.  A mapping gets "@type": type_url first when type_url is not NULL.
+ * With n_paths > 0 only the fields the paths name are written (a mapping's field paths,
+ * dotted into nested mappings: Envoy's FieldMask).
+ */
+void rw_config_node_json(const struct rw_config_node *node, const char *type_url,
+                         const struct rw_config_field_path *paths, size_t n_paths,
+                         rw_config_write_fn write, void *ctx);
 
 #endif

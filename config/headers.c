@@ -86,13 +86,45 @@ static const struct variable {
     {"RESPONSE_CODE", ARG_NONE, false},
     {"RESPONSE_FLAGS", ARG_NONE, false},
     {"ROUTE_NAME", ARG_NONE, false},
+    {"TRACE_ID", ARG_NONE, false},
     {"RESPONSE_CODE_DETAILS", ARG_NONE, true},
     {"BYTES_RECEIVED", ARG_NONE, true},
     {"BYTES_SENT", ARG_NONE, true},
     {"DURATION", ARG_NONE, true},
     {"UPSTREAM_REQUEST_ATTEMPT_COUNT", ARG_NONE, true},
     {"CONNECTION_ID", ARG_NONE, true},
+    {"REQUEST_DURATION", ARG_NONE, true},
+    {"RESPONSE_DURATION", ARG_NONE, true},
+    {"RESPONSE_TX_DURATION", ARG_NONE, true},
+    {"COMMON_DURATION", ARG_REQUIRED, true},
+    {"TRAILER", ARG_REQUIRED, true},
+    {"UPSTREAM_TRANSPORT_FAILURE_REASON", ARG_NONE, true},
 };
+
+/* %COMMON_DURATION(START:END:PRECISION)%'s argument, as Envoy checks it. */
+static bool common_duration_arg(const char *a, size_t len)
+{
+	static const char *const points[] = {"DS_RX_BEG", "DS_RX_END", "US_CX_BEG", "US_CX_END",
+	                                     "US_TX_BEG", "US_TX_END", "US_RX_BEG", "US_RX_END",
+	                                     "DS_TX_BEG", "DS_TX_END"};
+	const char *end = a + len;
+
+	for (int part = 0; part < 2; part++) {
+		const char *c = memchr(a, ':', (size_t)(end - a));
+		bool known = false;
+
+		if (!c)
+			return false;
+		for (size_t i = 0; i < RW__N(points); i++)
+			known |= strlen(points[i]) == (size_t)(c - a) &&
+			         memcmp(points[i], a, (size_t)(c - a)) == 0;
+		if (!known)
+			return false;
+		a = c + 1;
+	}
+	return end - a == 2 &&
+	       (memcmp(a, "ms", 2) == 0 || memcmp(a, "us", 2) == 0 || memcmp(a, "ns", 2) == 0);
+}
 
 static const struct variable *find_variable(const char *name, size_t len, bool access_log)
 {
@@ -147,6 +179,15 @@ int rw__check_operators(struct rw__ctx *ctx, const struct rw__node *node, const 
 				return rw__fail(
 				    ctx, node, "'%s' needs an argument like %%%s(x)%% (offset %zu)",
 				    var->name, var->name, start);
+			if (strcmp(var->name, "COMMON_DURATION") == 0 &&
+			    !common_duration_arg(v + i + 1, (size_t)(close - v - i - 1)))
+				return rw__fail(
+				    ctx, node,
+				    "COMMON_DURATION needs START:END:PRECISION, the points "
+				    "among DS_RX_BEG, DS_RX_END, US_CX_BEG, US_CX_END, "
+				    "US_TX_BEG, US_TX_END, US_RX_BEG, US_RX_END, DS_TX_BEG, "
+				    "DS_TX_END and the precision ms, us or ns (offset %zu)",
+				    start);
 			i = (size_t)(close - v) + 1;
 			if (v[i] == ':' && var->arg == ARG_REQUIRED &&
 			    isdigit((unsigned char)v[i + 1]))

@@ -4,8 +4,9 @@
  * (route.c).  Every default is Envoy's; see the RW_CONFIG_DEFAULT_* values in config.h.
  *
  * HTTP filters: the router, which as in Envoy must be last (the only terminal filter), and
- * before it, in any order, envoy.filters.http.local_ratelimit (local_ratelimit.c) and
- * envoy.filters.http.fault (fault.c).  Any other HTTP filter type is reported as not
+ * before it, in any order, envoy.filters.http.local_ratelimit (local_ratelimit.c),
+ * envoy.filters.http.fault (fault.c) and envoy.filters.http.health_check
+ * (health_check_filter.c).  Any other HTTP filter type is reported as not
  * supported (so users can tell a missing feature from a typo).  Once the HCM is walked, the
  * typed_per_filter_config keys of its routes are checked against these filters
  * (per_filter_config.c).
@@ -20,6 +21,7 @@
 #define ROUTER_TYPE          "envoy.extensions.filters.http.router.v3.Router"
 #define LOCAL_RATELIMIT_TYPE "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"
 #define FAULT_TYPE           "envoy.extensions.filters.http.fault.v3.HTTPFault"
+#define HEALTH_CHECK_TYPE    "envoy.extensions.filters.http.health_check.v3.HealthCheck"
 
 static int router_suppress(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 {
@@ -39,7 +41,7 @@ static const struct rw__field router_fields[] = {
     RW__IGNORED("@type"),
     /* Benchmarks switch it off (Envoy's FAQ says to): accepted so their configs load. */
     RW__FIELD("dynamic_stats", router_dynamic_stats),
-    /* Only meaningful with tracing, which is refused on its own. */
+    /* Accepted; ringway spawns no child span for it (README, "Tracing"). */
     RW__IGNORED("start_child_span"),
     RW__UNSUPPORTED("upstream_log"),
     RW__UNSUPPORTED("upstream_log_options"),
@@ -71,6 +73,10 @@ static int hf_typed_config(struct rw__ctx *ctx, const struct rw__node *v, void *
 	if (strcmp(name, FAULT_TYPE) == 0) {
 		f->kind = RW_CONFIG_HTTP_FILTER_FAULT;
 		return rw__walk_fault(ctx, v, &f->u.fault);
+	}
+	if (strcmp(name, HEALTH_CHECK_TYPE) == 0) {
+		f->kind = RW_CONFIG_HTTP_FILTER_HEALTH_CHECK;
+		return rw__walk_health_check_filter(ctx, v, &f->u.health_check);
 	}
 	return rw__any_type_unsupported(ctx, type, name);
 }
@@ -468,6 +474,11 @@ static int hcm_http1(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 	return rw__walk_map(ctx, v, http1_fields, RW__N(http1_fields), obj);
 }
 
+static int hcm_tracing(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	return rw__walk_tracing(ctx, v, &HCM(obj)->tracing);
+}
+
 static const char *const route_oneof[] = {"rds", "route_config", "scoped_routes"};
 
 static const struct rw__field hcm_fields[] = {
@@ -479,7 +490,7 @@ static const struct rw__field hcm_fields[] = {
     RW__UNSUPPORTED("scoped_routes"),
     RW__FIELD("http_filters", hcm_http_filters),
     RW__UNSUPPORTED("add_user_agent"),
-    RW__UNSUPPORTED("tracing"),
+    RW__FIELD("tracing", hcm_tracing),
     RW__FIELD("common_http_protocol_options", hcm_common),
     RW__UNSUPPORTED("http1_safe_max_connection_duration"),
     RW__FIELD("http_protocol_options", hcm_http1),
@@ -586,10 +597,13 @@ void rw__hcm_free(struct rw_config_hcm *hcm)
 			rw__local_ratelimit_free(&f->u.local_ratelimit);
 		else if (f->kind == RW_CONFIG_HTTP_FILTER_FAULT)
 			rw__fault_free(&f->u.fault);
+		else if (f->kind == RW_CONFIG_HTTP_FILTER_HEALTH_CHECK)
+			rw__health_check_filter_free(&f->u.health_check);
 	}
 	free(hcm->http_filters);
 	free(hcm->server_name);
 	free(hcm->http1.default_host_for_http_10);
 	rw__upgrades_free(hcm->upgrades, hcm->n_upgrades);
 	rw__access_logs_free(hcm->access_logs, hcm->n_access_logs);
+	rw__tracing_free(&hcm->tracing);
 }

@@ -74,6 +74,12 @@ int rw__config_yaml_parse(const char *text, size_t len, struct rw__arena **arena
                           const struct rw__node **root, char *err, size_t errlen);
 void rw__config_arena_free(struct rw__arena *arena);
 
+/* What a loaded struct rw_config keeps of its document: the tree, for config/dump.c. */
+struct rw_config_source {
+	struct rw__arena *arena;
+	const struct rw__node *root;
+};
+
 /* A cross-check that can only run when the whole document is known. */
 struct rw__cluster_ref {
 	char *path; /* YAML path of the "cluster" (or weighted cluster "name") value */
@@ -277,6 +283,9 @@ void rw__hcm_free(struct rw_config_hcm *hcm);
 int rw__walk_upgrades(struct rw__ctx *ctx, const struct rw__node *seq,
                       struct rw_config_upgrade **out, size_t *n, bool route_level);
 void rw__upgrades_free(struct rw_config_upgrade *upgrades, size_t n);
+/* tracing.c: the HCM's tracing block (Envoy's defaults set first). */
+int rw__walk_tracing(struct rw__ctx *ctx, const struct rw__node *map, struct rw_config_tracing *t);
+void rw__tracing_free(struct rw_config_tracing *t);
 
 /* route.c: RouteConfiguration, VirtualHost, Route. */
 int rw__walk_route_config(struct rw__ctx *ctx, const struct rw__node *map,
@@ -321,6 +330,11 @@ void rw__access_logs_free(struct rw_config_access_log *logs, size_t n);
 /* A header name: a non-empty token, stored lowercased. */
 int rw__get_header_name(struct rw__ctx *ctx, const struct rw__node *node, char **out);
 
+/* metadata.c: a Metadata value; the keys of filter_metadata.ringway are walked with fields
+   into obj, other namespaces and typed_filter_metadata ignored (opaque, as in Envoy). */
+int rw__walk_metadata(struct rw__ctx *ctx, const struct rw__node *v, const struct rw__field *fields,
+                      size_t n_fields, void *obj);
+
 /* regex.c: compile-check a pattern (PCRE2 standing in for RE2); captures may be NULL. */
 int rw__check_regex(struct rw__ctx *ctx, const struct rw__node *node, const char *pattern,
                     uint32_t *captures);
@@ -363,6 +377,10 @@ void rw__local_ratelimit_free(struct rw_config_local_ratelimit *lr);
 int rw__walk_fault(struct rw__ctx *ctx, const struct rw__node *map, struct rw_config_fault *f);
 int rw__fault_copy(struct rw_config_fault *dst, const struct rw_config_fault *src);
 void rw__fault_free(struct rw_config_fault *f);
+/* health_check_filter.c: envoy.extensions.filters.http.health_check.v3.HealthCheck. */
+int rw__walk_health_check_filter(struct rw__ctx *ctx, const struct rw__node *map,
+                                 struct rw_config_health_check_filter *hc);
+void rw__health_check_filter_free(struct rw_config_health_check_filter *hc);
 
 /*
  * per_filter_config.c: typed_per_filter_config of a route or a virtual host.  The
@@ -397,5 +415,10 @@ int rw__walk_circuit_breakers(struct rw__ctx *ctx, const struct rw__node *v, voi
 /* cluster_lb.c: a finite double (a number, possibly quoted); type.v3.Percent {value} 0..100. */
 int rw__get_double(struct rw__ctx *ctx, const struct rw__node *node, double *out);
 int rw__walk_percent(struct rw__ctx *ctx, const struct rw__node *map, double *out);
+
+/* stats_sinks.c: bootstrap stats_sinks[] and stats_flush_interval (obj: struct rw_config). */
+int rw__walk_stats_sinks(struct rw__ctx *ctx, const struct rw__node *v, void *obj);
+int rw__walk_stats_flush_interval(struct rw__ctx *ctx, const struct rw__node *v, void *obj);
+void rw__stats_sinks_free(struct rw_config *cfg);
 
 #endif

@@ -38,6 +38,13 @@ static int tcp_idle_timeout(struct rw__ctx *ctx, const struct rw__node *v, void 
 	return rw__get_duration_ms(ctx, v, &((struct rw_config_tcp_proxy *)obj)->idle_timeout_ms);
 }
 
+static int tcp_access_log(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	struct rw_config_tcp_proxy *tp = obj;
+
+	return rw__walk_access_logs(ctx, v, &tp->access_logs, &tp->n_access_logs);
+}
+
 static const struct rw__field tcp_proxy_fields[] = {
     RW__IGNORED("@type"),
     RW__FIELD("stat_prefix", tcp_stat_prefix),
@@ -48,7 +55,7 @@ static const struct rw__field tcp_proxy_fields[] = {
     RW__FIELD("idle_timeout", tcp_idle_timeout),
     RW__UNSUPPORTED("downstream_idle_timeout"),
     RW__UNSUPPORTED("upstream_idle_timeout"),
-    RW__UNSUPPORTED("access_log"),
+    RW__FIELD("access_log", tcp_access_log),
     RW__UNSUPPORTED("max_connect_attempts"),
     RW__UNSUPPORTED("backoff_options"),
     RW__UNSUPPORTED("hash_policy"),
@@ -205,6 +212,26 @@ static int listener_chains(struct rw__ctx *ctx, const struct rw__node *v, void *
 	return rc ? rc : rw__walk_seq(ctx, v, walk_chain, l);
 }
 
+static int listener_debug_request_header(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	struct rw_config_listener *l = obj;
+
+	free(l->debug_request_header);
+	l->debug_request_header = NULL;
+	return rw__get_header_name(ctx, v, &l->debug_request_header);
+}
+
+/* metadata.filter_metadata.ringway of a listener. */
+static const struct rw__field listener_ringway_fields[] = {
+    RW__FIELD("debug_request_header", listener_debug_request_header),
+};
+
+static int listener_metadata(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	return rw__walk_metadata(ctx, v, listener_ringway_fields, RW__N(listener_ringway_fields),
+	                         obj);
+}
+
 static const struct rw__field listener_fields[] = {
     RW__FIELD("name", listener_name),
     RW__FIELD("address", listener_address),
@@ -215,7 +242,7 @@ static const struct rw__field listener_fields[] = {
     RW__UNSUPPORTED("use_original_dst"),
     RW__UNSUPPORTED("default_filter_chain"),
     RW__FIELD("per_connection_buffer_limit_bytes", listener_buffer_limit),
-    RW__UNSUPPORTED("metadata"),
+    RW__FIELD("metadata", listener_metadata),
     RW__UNSUPPORTED("deprecated_v1"),
     RW__UNSUPPORTED("drain_type"),
     RW__UNSUPPORTED("listener_filters"),
@@ -298,6 +325,13 @@ int rw__walk_listener(struct rw__ctx *ctx, const struct rw__node *item, size_t i
 		                "multiple filter chains with the same matching rules "
 		                "(filter_chain_match is not supported by ringway yet)");
 	}
+	/* The HCMs of this listener serve its debug_request_header (borrowed). */
+	for (size_t c = 0; c < l->n_chains; c++)
+		for (size_t i = 0; i < l->chains[c].n_filters; i++)
+			if (l->chains[c].filters[i].kind ==
+			    RW_CONFIG_FILTER_HTTP_CONNECTION_MANAGER)
+				l->chains[c].filters[i].u.hcm.debug_request_header =
+				    l->debug_request_header;
 	named = l->name && l->name[0];
 	if (!named) {
 		char name[32];
@@ -323,6 +357,8 @@ void rw__listener_free(struct rw_config_listener *l)
 			if (f->kind == RW_CONFIG_FILTER_TCP_PROXY) {
 				free(f->u.tcp_proxy.stat_prefix);
 				free(f->u.tcp_proxy.cluster);
+				rw__access_logs_free(f->u.tcp_proxy.access_logs,
+				                     f->u.tcp_proxy.n_access_logs);
 			}
 			if (f->kind == RW_CONFIG_FILTER_HTTP_CONNECTION_MANAGER)
 				rw__hcm_free(&f->u.hcm);
@@ -331,4 +367,5 @@ void rw__listener_free(struct rw_config_listener *l)
 	}
 	free(l->chains);
 	free(l->name);
+	free(l->debug_request_header);
 }

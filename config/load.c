@@ -1,8 +1,9 @@
 /*
  * The public entry points: load a bootstrap from memory or a file, look clusters up, format
- * addresses, free.  Loading is parse (yaml_tree.c) then walk (bootstrap.c); the node tree
- * and the walk context are gone by the time rw_config_load_string() returns, so the
- * caller's struct rw_config holds only plain, individually allocated data.
+ * addresses, free.  Loading is parse (yaml_tree.c) then walk (bootstrap.c); the walk
+ * context is gone by the time rw_config_load_string() returns, so the caller's struct
+ * rw_config holds plain, individually allocated data, plus the read-only node tree (its
+ * arena) that config/dump.c turns back into JSON for the admin's /config_dump.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,7 +35,19 @@ int rw_config_load_string(const char *text, size_t len, struct rw_config **out, 
 		rc = rw__fail_oom(&ctx);
 		goto out;
 	}
+	ctx.cfg->stats_flush_interval_ms = RW_CONFIG_DEFAULT_STATS_FLUSH_MS;
 	rc = rw__walk_bootstrap(&ctx, root);
+	if (rc == 0) {
+		/* The tree stays, read-only, for /config_dump (config/dump.c). */
+		ctx.cfg->source = rw__malloc(sizeof(*ctx.cfg->source));
+		if (!ctx.cfg->source) {
+			rc = rw__fail_oom(&ctx);
+			goto out;
+		}
+		ctx.cfg->source->arena = arena;
+		ctx.cfg->source->root = root;
+		arena = NULL;
+	}
 out:
 	for (size_t i = 0; i < ctx.n_refs; i++)
 		free(ctx.refs[i].path);
@@ -159,5 +172,9 @@ void rw_config_free(struct rw_config *cfg)
 		rw__cluster_free(&cfg->clusters[i]);
 	free(cfg->clusters);
 	free(cfg->admin.access_log_path);
+	rw__stats_sinks_free(cfg);
+	if (cfg->source)
+		rw__config_arena_free(cfg->source->arena);
+	free(cfg->source);
 	free(cfg);
 }

@@ -124,6 +124,8 @@ static const char *kind_name(enum rw_config_http_filter_kind kind)
 		return "local_ratelimit";
 	case RW_CONFIG_HTTP_FILTER_FAULT:
 		return "fault";
+	case RW_CONFIG_HTTP_FILTER_HEALTH_CHECK:
+		return "health_check";
 	}
 	return "?";
 }

@@ -59,6 +59,21 @@ static int route_direct_response(struct rw__ctx *ctx, const struct rw__node *v, 
 	return rw__walk_direct_response(ctx, v, &r->u.direct_response);
 }
 
+static int route_debug_header(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	return rw__get_bool(ctx, v, &((struct rw_config_route *)obj)->debug_header);
+}
+
+/* metadata.filter_metadata.ringway of a route. */
+static const struct rw__field route_ringway_fields[] = {
+    RW__FIELD("debug_header", route_debug_header),
+};
+
+static int route_metadata(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	return rw__walk_metadata(ctx, v, route_ringway_fields, RW__N(route_ringway_fields), obj);
+}
+
 static const char *const action_oneof[] = {"route", "redirect", "direct_response", "filter_action",
                                            "non_forwarding_action"};
 
@@ -70,7 +85,7 @@ static const struct rw__field route_fields[] = {
     RW__FIELD("direct_response", route_direct_response),
     RW__UNSUPPORTED("filter_action"),
     RW__UNSUPPORTED("non_forwarding_action"),
-    RW__UNSUPPORTED("metadata"),
+    RW__FIELD("metadata", route_metadata),
     RW__UNSUPPORTED("decorator"),
     /* Parsed after the walk (per_filter_config.c), once the action is known. */
     RW__IGNORED("typed_per_filter_config"),

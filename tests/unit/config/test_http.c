@@ -306,11 +306,83 @@ static void test_validate_clusters_false(void)
 	rw_config_free(cfg);
 }
 
+/* HCM tracing: Envoy's defaults, then each provider's fields (config/tracing.c). */
+static void test_tracing(void)
+{
+	const char *dr = "                direct_response: {status: 200}\n";
+	char yaml[4096];
+	struct rw_config *cfg = load(MINIMAL "                direct_response: {status: 200}\n");
+	const struct rw_config_tracing *t = &hcm_of(cfg)->tracing;
+
+	CHECK(!t->present); /* no block: ringway leaves trace headers alone */
+	rw_config_free(cfg);
+
+	snprintf(yaml, sizeof(yaml), "%s%s          tracing: {}\n", MINIMAL, dr);
+	cfg = load(yaml);
+	t = &hcm_of(cfg)->tracing;
+	CHECK(t->present && t->provider == RW_CONFIG_TRACER_NONE);
+	CHECK(t->client_sampling == 10000 && t->random_sampling == 10000);
+	CHECK(t->overall_sampling == 10000 && t->max_path_tag_length == 256);
+	CHECK(!t->spawn_upstream_span && !t->verbose && t->n_custom_tags == 0);
+	CHECK(!t->trace_id_128bit && t->shared_span_context);
+	rw_config_free(cfg);
+
+	snprintf(
+	    yaml, sizeof(yaml),
+	    "%s%s"
+	    "          tracing:\n"
+	    "            random_sampling: {value: 12.34}\n"
+	    "            client_sampling: {value: 0}\n"
+	    "            overall_sampling: {value: 50}\n"
+	    "            verbose: true\n"
+	    "            spawn_upstream_span: true\n"
+	    "            max_path_tag_length: 64\n"
+	    "            custom_tags:\n"
+	    "            - {tag: a, literal: {value: x}}\n"
+	    "            - {tag: b, request_header: {name: x-b, default_value: none}}\n"
+	    "            provider:\n"
+	    "              name: envoy.tracers.zipkin\n"
+	    "              typed_config:\n"
+	    "                \"@type\": type.googleapis.com/envoy.config.trace.v3.ZipkinConfig\n"
+	    "                collector_cluster: zipkin\n"
+	    "                collector_endpoint: /api/v2/spans\n"
+	    "                collector_endpoint_version: HTTP_JSON\n"
+	    "                trace_id_128bit: true\n"
+	    "                shared_span_context: false\n",
+	    MINIMAL, dr);
+	cfg = load(yaml);
+	t = &hcm_of(cfg)->tracing;
+	CHECK(t->present && t->provider == RW_CONFIG_TRACER_ZIPKIN);
+	CHECK(t->random_sampling == 1234 && t->client_sampling == 0);
+	CHECK(t->overall_sampling == 5000 && t->verbose && t->spawn_upstream_span);
+	CHECK(t->max_path_tag_length == 64 && t->n_custom_tags == 2);
+	CHECK(eq(t->collector_cluster, "zipkin") && eq(t->collector_endpoint, "/api/v2/spans"));
+	CHECK(t->trace_id_128bit && !t->shared_span_context);
+	rw_config_free(cfg);
+
+	snprintf(yaml, sizeof(yaml),
+	         "%s%s"
+	         "          tracing:\n"
+	         "            provider:\n"
+	         "              name: envoy.tracers.opentelemetry\n"
+	         "              typed_config:\n"
+	         "                \"@type\": type.googleapis.com/"
+	         "envoy.config.trace.v3.OpenTelemetryConfig\n"
+	         "                grpc_service: {envoy_grpc: {cluster_name: otel}}\n"
+	         "                service_name: edge\n",
+	         MINIMAL, dr);
+	cfg = load(yaml);
+	t = &hcm_of(cfg)->tracing;
+	CHECK(t->provider == RW_CONFIG_TRACER_OPENTELEMETRY && eq(t->service_name, "edge"));
+	rw_config_free(cfg);
+}
+
 int main(void)
 {
 	test_fixtures();
 	test_defaults();
 	test_validate_clusters_false();
+	test_tracing();
 	printf("config http: ok\n");
 	return 0;
 }

@@ -21,6 +21,8 @@
 	"type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."         \
 	"HttpConnectionManager"
 #define ROUTER_TYPE "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+#define ZIPKIN_TYPE "type.googleapis.com/envoy.config.trace.v3.ZipkinConfig"
+#define OTEL_TYPE   "type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig"
 
 /* Lines 1-9: a listener whose HCM typed_config starts at line 9, column 11. */
 #define HEAD0                                                                                      \
@@ -72,6 +74,29 @@ static const struct bad bad[] = {
      TC ".stat_prefx"
         ": line 21:11: ",
      "unknown field 'stat_prefx' (did you mean 'stat_prefix'?)"},
+    /* metadata.filter_metadata.ringway (config/metadata.c): other namespaces are opaque */
+    {ROUTE_PRE DR "                metadata: {filter_metadata: {ringway: {debug_header: 3}}}\n",
+     R0 ".metadata.filter_metadata.ringway.debug_header: line 21:70: ", "expected true or false"},
+    {ROUTE_PRE DR "                metadata: {filter_metadata: {ringway: {debug_headr: true}}}\n",
+     R0 ".metadata.filter_metadata.ringway.debug_headr: line 21:56: ",
+     "unknown field 'debug_headr' (did you mean 'debug_header'?)"},
+    {ROUTE_PRE DR "                metadata: {filter_metadata: {ringway: [true]}}\n",
+     R0 ".metadata.filter_metadata.ringway: line 21:55: ", "expected a mapping"},
+    {ROUTE_PRE DR "                metadata: {filter_metadata: {other: 1, ringway: {x: 1}}}\n",
+     R0 ".metadata.filter_metadata.ringway.x: line 21:66: ", "unknown field 'x'"},
+    {GOOD "    metadata: {filter_metadata: {ringway: {debug_request_header: [a]}}}\n",
+     "static_resources.listeners[0].metadata.filter_metadata.ringway.debug_request_header"
+     ": line 21:66: ",
+     "expected a string"},
+    {GOOD "    metadata: {filter_metadata: {ringway: {debug_request_header: \"a b\"}}}\n",
+     "static_resources.listeners[0].metadata.filter_metadata.ringway.debug_request_header"
+     ": line 21:66: ",
+     "invalid header name 'a b'"},
+    {GOOD "          access_log: [{typed_config: {\"@type\": type.googleapis.com/"
+          "envoy.extensions.access_loggers.stream.v3.StdoutAccessLog, log_format: "
+          "{text_format_source: {inline_string: \"%COMMON_DURATION(DS_RX_BEG:X:ms)%\"}}}}]\n",
+     TC ".access_log[0].typed_config.log_format.text_format_source.inline_string: line 21:",
+     "COMMON_DURATION needs START:END:PRECISION"},
     {GOOD "          codec_type: HTTP3\n",
      TC ".codec_type"
         ": line 21:23: ",
@@ -93,10 +118,60 @@ static const struct bad bad[] = {
      TC ".access_log_options"
         ": line 21:11: ",
      "field 'access_log_options' is not supported by ringway yet"},
-    {GOOD "          tracing: {}\n",
-     TC ".tracing"
-        ": line 21:11: ",
-     "field 'tracing' is not supported by ringway yet"},
+    /* tracing (config/tracing.c) */
+    {GOOD "          tracing: {provider: {name: envoy.tracers.jaeger}}\n",
+     TC ".tracing.provider.name"
+        ": line 21:38: ",
+     "unknown tracer 'envoy.tracers.jaeger'"},
+    {GOOD "          tracing:\n"
+          "            provider:\n"
+          "              name: zipkin\n",
+     TC ".tracing.provider.name"
+        ": line 23:21: ",
+     "unknown tracer 'zipkin'"},
+    {GOOD "          tracing: {provider: {name: envoy.tracers.datadog}}\n",
+     TC ".tracing.provider.name"
+        ": line 21:38: ",
+     "tracer 'envoy.tracers.datadog' is not supported by ringway yet"},
+    {GOOD "          tracing: {provider: {typed_config: {}}}\n",
+     TC ".tracing.provider"
+        ": line 21:31: ",
+     "missing required field 'name'"},
+    {GOOD "          tracing: {random_sampling: {value: 150}}\n",
+     TC ".tracing.random_sampling.value"
+        ": line 21:46: ",
+     "value must be in 0..100"},
+    {GOOD "          tracing: {overall_sampling: {value: -1}}\n",
+     TC ".tracing.overall_sampling.value"
+        ": line 21:47: ",
+     "value must be in 0..100"},
+    {GOOD "          tracing: {client_sampling: 50}\n",
+     TC ".tracing.client_sampling"
+        ": line 21:38: ",
+     "expected a mapping"},
+    {GOOD "          tracing: {provider: {name: envoy.tracers.zipkin, typed_config: {\"@type\": "
+          "\"" OTEL_TYPE "\"}}}\n",
+     TC ".tracing.provider.typed_config.@type"
+        ": line 21:84: ",
+     "tracer 'envoy.tracers.zipkin' takes a envoy.config.trace.v3.ZipkinConfig"},
+    {GOOD "          tracing: {provider: {name: envoy.tracers.zipkin, typed_config: {\"@type\": "
+          "\"" ZIPKIN_TYPE "\", trace_id_128bt: true}}}\n",
+     TC ".tracing.provider.typed_config.trace_id_128bt"
+        ": line 21:142: ",
+     "unknown field 'trace_id_128bt' (did you mean 'trace_id_128bit'?)"},
+    {GOOD "          tracing: {provider: {name: envoy.tracers.opentelemetry, typed_config: "
+          "{\"@type\": \"" OTEL_TYPE "\", sampler: {}}}}\n",
+     TC ".tracing.provider.typed_config.sampler"
+        ": line 21:156: ",
+     "field 'sampler' is not supported by ringway yet"},
+    {GOOD "          tracing: {custom_tags: [{tag: t}]}\n",
+     TC ".tracing.custom_tags[0]"
+        ": line 21:35: ",
+     "a custom tag needs one of"},
+    {GOOD "          tracing: {verbos: true}\n",
+     TC ".tracing.verbos"
+        ": line 21:21: ",
+     "unknown field 'verbos' (did you mean 'verbose'?)"},
     {GOOD "          http2_protocol_options: {}\n",
      TC ".http2_protocol_options"
         ": line 21:11: ",
