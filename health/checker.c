@@ -36,6 +36,7 @@
 #include "core/timer.h"
 #include "health/state.h"
 #include "lb/cluster.h"
+#include "lb/cluster_stats.h"
 #include "lb/epoch.h"
 #include "proto/h1.h"
 #include "ring/engine.h"
@@ -288,6 +289,9 @@ static void finish(struct hc_session *s, enum rw_health_result r, const char *de
 	probe_end(s);
 	if (r != RW_HEALTH_OK)
 		snprintf(s->detail, sizeof(s->detail), "%s", detail);
+	rw_stat_inc(&hc->c->stats, r == RW_HEALTH_OK ? RW_CS_HC_SUCCESS : RW_CS_HC_FAILURE);
+	if (r == RW_HEALTH_FAIL_NETWORK)
+		rw_stat_inc(&hc->c->stats, RW_CS_HC_NETWORK_FAILURE);
 	t = rw_health_state_record(&s->st, s->cfg, r);
 	host_update(hh, s, t, was_pending);
 	delay =
@@ -571,6 +575,7 @@ static void start_check(struct rw_timer *t, void *arg)
 	int r;
 
 	(void)t;
+	rw_stat_inc(&hh->hc->c->stats, RW_CS_HC_ATTEMPT);
 	rw_timer_add(wheel(hh), &s->timer, s->cfg->timeout_ms, check_timeout, s);
 	r = rw_sock_connect(hh->hc->h->eng, (const struct sockaddr *)&hh->addr, hh->addrlen,
 	                    &check_ops, s, &s->sock);
@@ -708,6 +713,8 @@ static void *thread_main(void *arg)
 	    .buf_size = 16384, .buf_entries = 64, .sq_entries = 256, .worker_id = -1};
 	int r = rw_lb_epoch_register();
 
+	if (!r)
+		(void)rw_stats_thread_attach(); /* else health_check.* go to the shared block */
 	if (r)
 		snprintf(h->init_err, sizeof(h->init_err), "no free host-set reader slot");
 	else

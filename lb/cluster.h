@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 
 #include "lb/lb.h"
+#include "stats/stats.h"
 
 struct rw_host {
 	struct sockaddr_storage addr;
@@ -79,6 +80,7 @@ struct rw_locality_lb {
 struct rw_priority_lb {
 	struct rw_lb *lb;
 	uint32_t load_ppm; /* cumulative: a pick draws r < 1e6 and takes the first level > r */
+	bool panic;        /* too few healthy hosts: balanced over all (lb_healthy_panic) */
 	struct rw_locality_lb *loc; /* locality-weighted clusters only, else NULL */
 	uint32_t n_loc;
 };
@@ -130,6 +132,8 @@ struct rw_cluster {
 	 * on the request path. */
 	pthread_mutex_t writer;
 	struct rw_cluster_cb cb;
+	/* cluster.<name>.* (lb/cluster_stats.h); zeroed (records dropped) until registered. */
+	struct rw_stats_scope stats;
 	/* The current snapshot, never NULL once the cluster is set up (maybe n == 0).  Read it
 	 * only inside rw_lb_read_lock(); write it only with rw_cluster_publish(). */
 	_Atomic(struct rw_host_set *) hosts;

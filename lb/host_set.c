@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "lb/cluster.h"
+#include "lb/cluster_stats.h"
 #include "lb/epoch.h"
 #include "lb/outlier.h"
 
@@ -269,6 +270,7 @@ static void build_priorities(struct rw_cluster *c, struct rw_host_set *set)
 		sum += health[p];
 		/* Panic: too few healthy hosts in this level, balance over all of them. */
 		if (!healthy || (uint64_t)healthy * 1000000u < (uint64_t)c->panic_ppm * total) {
+			set->prio[p].panic = true;
 			healthy = 0;
 			for (size_t i = 0; i < set->n; i++)
 				if ((set->hosts[i]->priority < n_prio ? set->hosts[i]->priority
@@ -370,6 +372,8 @@ struct rw_host *rw_cluster_pick(struct rw_cluster *c, struct rw_lb_pick_ctx *ctx
 			}
 			ctx->cursor = &c->rr_next;
 			h = lb ? rw_lb_pick(lb, ctx) : NULL;
+			if (pl->panic)
+				rw_stat_inc(&c->stats, RW_CS_LB_HEALTHY_PANIC);
 		} else {
 			/* No balancer: plain round robin.  Relaxed is enough for the cursor: it
 			 * only spreads load, it orders no other memory. */
