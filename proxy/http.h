@@ -22,6 +22,7 @@ struct rw_engine;
 struct rw_http_config;
 struct rw_proxy_worker;
 struct rw_router_scratch;
+struct rw_stats_scope;
 
 /* Resolve a cluster name (route targets are resolved once, at build time). */
 typedef struct rw_cluster *(*rw_http_cluster_lookup)(void *ctx, const char *name);
@@ -35,6 +36,9 @@ int rw_http_config_build(const struct rw_config_hcm *hcm, const char *listener_n
                          uint32_t down_buffer_limit, rw_http_cluster_lookup lookup,
                          void *lookup_ctx, struct rw_http_config **out, char *err, size_t errlen);
 void rw_http_config_free(struct rw_http_config *c);
+/* Where the server registers the listener's stats (listener.<address>.*), before workers
+   start. */
+struct rw_stats_scope *rw_http_config_listener_stats(struct rw_http_config *c);
 
 /* One per worker per listener: the accept callback's context. */
 struct rw_http_listener {

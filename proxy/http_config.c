@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/log.h"
 #include "proxy/http_internal.h"
 
 static void free_targets(struct rw_http_config *c)
@@ -31,6 +32,8 @@ void rw_http_config_free(struct rw_http_config *c)
 	if (!c)
 		return;
 	free_targets(c);
+	for (size_t i = 0; c->filters && i < c->n_filters; i++)
+		free(c->filters[i].hc_clusters);
 	free(c->filters);
 	rw__http_access_logs_close(c);
 	rw_router_free(c->router);
@@ -98,6 +101,29 @@ static int build_targets(struct rw_http_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* Once per HCM with tracing: what is served, and that no span leaves the process. */
+static void log_tracing(const struct rw_http_config *c)
+{
+	static const char *const providers[] = {"none (W3C trace context)", "envoy.tracers.zipkin",
+	                                        "envoy.tracers.opentelemetry"};
+	const struct rw_config_tracing *t = &c->hcm->tracing;
+
+	if (!t->present)
+		return;
+	rw_log_info("http",
+	            "listener '%s': tracing provider %s: trace context is propagated and trace "
+	            "ids logged; spans are not exported to any collector%s%s%s",
+	            c->listener_name ? c->listener_name : "-", providers[t->provider],
+	            t->collector_cluster ? " (collector_cluster '" : "",
+	            t->collector_cluster ? t->collector_cluster : "",
+	            t->collector_cluster ? "' unused)" : "");
+}
+
+struct rw_stats_scope *rw_http_config_listener_stats(struct rw_http_config *c)
+{
+	return &c->lstats;
+}
+
 int rw_http_config_build(const struct rw_config_hcm *hcm, const char *listener_name,
                          uint32_t down_buffer_limit, rw_http_cluster_lookup lookup,
                          void *lookup_ctx, struct rw_http_config **out, char *err, size_t errlen)
@@ -132,6 +158,32 @@ int rw_http_config_build(const struct rw_config_hcm *hcm, const char *listener_n
 			rw__http_bucket_init(&c->filters[c->n_filters].bucket,
 			                     &f->u.local_ratelimit, rw_clock_ms());
 		c->n_filters++;
+		if (f->kind == RW_CONFIG_HTTP_FILTER_HEALTH_CHECK) {
+			const struct rw_config_health_check_filter *hc = &f->u.health_check;
+			struct rw_cluster **cl =
+			    calloc(hc->n_clusters ? hc->n_clusters : 1, sizeof(*cl));
+
+			if (!cl) {
+				rw_http_config_free(c);
+				return -ENOMEM;
+			}
+			/* A cluster that does not exist fails the check (Envoy), not the load. */
+			for (size_t k = 0; k < hc->n_clusters; k++)
+				cl[k] = lookup(lookup_ctx, hc->clusters[k].cluster);
+			c->filters[c->n_filters - 1].hc_clusters = cl;
+			c->health_check = true;
+		}
+	}
+	r = rw_http_stats_register(hcm->stat_prefix, &c->stats);
+	for (size_t i = 0; !r && i < c->n_filters; i++)
+		if (c->filters[i].cfg->kind == RW_CONFIG_HTTP_FILTER_LOCAL_RATELIMIT)
+			r = rw_ratelimit_stats_register(
+			    hcm->stat_prefix, c->filters[i].cfg->u.local_ratelimit.stat_prefix,
+			    &c->filters[i].rl_stats);
+	if (r) {
+		snprintf(err, errlen, "cannot register stats: %s", strerror(-r));
+		rw_http_config_free(c);
+		return r;
 	}
 	if (gethostname(c->hostname, sizeof(c->hostname) - 1))
 		snprintf(c->hostname, sizeof(c->hostname), "localhost");
@@ -146,6 +198,7 @@ int rw_http_config_build(const struct rw_config_hcm *hcm, const char *listener_n
 		rw_http_config_free(c);
 		return r;
 	}
+	log_tracing(c);
 	*out = c;
 	return 0;
 }

@@ -30,6 +30,19 @@ static struct rw_engine *eng(const struct http_conn *c)
 
 static void conn_free(struct http_conn *c)
 {
+	const struct rw_http_config *cfg = c->l->cfg;
+	uint64_t life_us = (rw_engine_now_ms(eng(c)) - c->start_ms) * 1000u;
+	bool remote = c->flags & CONN_REMOTE_CLOSE;
+
+	rw_gauge_dec(&cfg->stats, RW_HS_DOWNSTREAM_CX_ACTIVE);
+	rw_gauge_dec(&cfg->stats, RW_HS_DOWNSTREAM_CX_HTTP1_ACTIVE);
+	rw_stat_inc(&cfg->stats, RW_HS_DOWNSTREAM_CX_DESTROY);
+	rw_stat_inc(&cfg->stats, remote ? RW_HS_DOWNSTREAM_CX_DESTROY_REMOTE
+	                                : RW_HS_DOWNSTREAM_CX_DESTROY_LOCAL);
+	rw_stat_record(&cfg->stats, RW_HH_DOWNSTREAM_CX_LENGTH_MS, life_us);
+	rw_gauge_dec(&cfg->lstats, RW_LS_DOWNSTREAM_CX_ACTIVE);
+	rw_stat_inc(&cfg->lstats, RW_LS_DOWNSTREAM_CX_DESTROY);
+	rw_stat_record(&cfg->lstats, RW_LH_DOWNSTREAM_CX_LENGTH_MS, life_us);
 	rw_timer_del(rw_engine_timers(eng(c)), &c->timer);
 	rw_chain_reset(&c->in);
 	free(c->addrs);
@@ -60,6 +73,17 @@ __attribute__((noinline)) void rw__http_conn_close(struct http_conn *c, const ch
 
 		/* An unfinished exchange ends here; say why in its log line (Envoy's DC). */
 		c->s = NULL;
+		if (!(s->flags & S_RSP_DONE)) {
+			const struct rw_stats_scope *st = &c->l->cfg->stats;
+
+			rw_stat_inc(st, RW_HS_DOWNSTREAM_CX_DESTROY_ACTIVE_RQ);
+			rw_stat_inc(st, (c->flags & CONN_REMOTE_CLOSE)
+			                    ? RW_HS_DOWNSTREAM_CX_DESTROY_REMOTE_ACTIVE_RQ
+			                    : RW_HS_DOWNSTREAM_CX_DESTROY_LOCAL_ACTIVE_RQ);
+			rw_stat_inc(st, (c->flags & CONN_REMOTE_CLOSE)
+			                    ? RW_HS_DOWNSTREAM_RQ_RX_RESET
+			                    : RW_HS_DOWNSTREAM_RQ_TX_RESET);
+		}
 		if (!(s->flags & S_RSP_DONE) && !s->rflags)
 			s->rflags |= RW_RF_DC;
 		if (!s->details)
@@ -169,6 +193,7 @@ static uint64_t conn_deadline(struct http_conn *c, uint64_t now, bool act)
 	if (max_dur && !(c->flags & CONN_DRAINING)) {
 		if (act && now - c->start_ms >= max_dur) {
 			c->flags |= CONN_DRAINING;
+			rw_stat_inc(&c->l->cfg->stats, RW_HS_DOWNSTREAM_CX_MAX_DURATION_REACHED);
 			if (!c->s && !(c->flags & CONN_CLOSING)) {
 				rw__http_conn_close(c, "max connection duration reached");
 				return UINT64_MAX;
@@ -186,6 +211,7 @@ static uint64_t conn_deadline(struct http_conn *c, uint64_t now, bool act)
 		uint64_t d = c->last_activity + hcm->common.idle_timeout_ms;
 
 		if (act && d <= now) {
+			rw_stat_inc(&c->l->cfg->stats, RW_HS_DOWNSTREAM_CX_IDLE_TIMEOUT);
 			rw__http_conn_close(c, "idle timeout");
 			return UINT64_MAX;
 		}
@@ -258,8 +284,13 @@ void rw__http_conn_stream_done(struct http_conn *c)
 	c->s = NULL;
 	rw__http_stream_free(s);
 	c->requests++;
-	if (max_req && c->requests >= max_req)
+	if (max_req && c->requests >= max_req) {
+		if (!close)
+			rw_stat_inc(&c->l->cfg->stats, RW_HS_DOWNSTREAM_CX_MAX_REQUESTS_REACHED);
 		close = true;
+	}
+	if (close && (c->flags & CONN_DRAINING))
+		rw_stat_inc(&c->l->cfg->stats, RW_HS_DOWNSTREAM_CX_DRAIN_CLOSE);
 	if (close) {
 		c->flags |= CONN_CLOSING;
 		maybe_shut(c);
@@ -403,6 +434,7 @@ static void codec_error(struct http_conn *c, struct http_stream *s)
 
 	rw_log_debug("http", "[C%llu] bad request: %s (%s)", (unsigned long long)c->id,
 	             rw_h1_error_name(e), detail ? detail : "");
+	rw_stat_inc(&c->l->cfg->stats, RW_HS_DOWNSTREAM_CX_PROTOCOL_ERROR);
 	s->flags |= S_CLOSE_AFTER;
 	rw__http_stream_local_reply(s, status ? status : 400,
 	                            rw__http_reason(status ? status : 400), RW_RF_DPE,
@@ -458,6 +490,7 @@ static void conn_process(struct http_conn *c)
 				s->got_end = false;
 				s->flags |= S_REQ_DONE;
 				s->req_end_ms = rw_engine_now_ms(eng(c));
+				s->t.ds_rx_end = rw_engine_now_us(eng(c));
 			}
 			rw__http_stream_request_head(s);
 			if (c->s != s || (c->flags & CONN_HELD_CLOSED))
@@ -492,6 +525,7 @@ static void on_data(struct rw_sock *sock, void *ctx, struct rw_buf *b, uint32_t 
 	struct http_conn *c = ctx;
 
 	(void)sock;
+	rw_stat_add(&c->l->cfg->stats, RW_HS_DOWNSTREAM_CX_RX_BYTES_TOTAL, len);
 	if (c->flags & CONN_SHUT)
 		return; /* closing: input is dropped (the delayed close counts from the FIN) */
 	c->last_activity = rw_engine_now_ms(eng(c));
@@ -524,7 +558,7 @@ static void on_eof(struct rw_sock *sock, void *ctx)
 
 	(void)sock;
 	rw__http_conn_hold(c);
-	c->flags |= CONN_EOF;
+	c->flags |= CONN_EOF | CONN_REMOTE_CLOSE;
 	if (c->flags & CONN_SHUT) {
 		rw__http_conn_close(c, "client closed");
 	} else if (c->flags & CONN_TUNNEL) {
@@ -551,6 +585,7 @@ static void on_error(struct rw_sock *sock, void *ctx, int err)
 	rw__http_conn_hold(c);
 	rw_log_debug("http", "[C%llu] downstream error: %s", (unsigned long long)c->id,
 	             strerror(-err));
+	c->flags |= CONN_REMOTE_CLOSE;
 	rw__http_conn_close(c, "downstream connection error");
 	rw__http_conn_release(c);
 }
@@ -560,8 +595,8 @@ static void on_sent(struct rw_sock *sock, void *ctx)
 	struct http_conn *c = ctx;
 	struct http_stream *s = c->s;
 
-	(void)sock;
 	c->last_activity = rw_engine_now_ms(eng(c));
+	rw_stat_add(&c->l->cfg->stats, RW_HS_DOWNSTREAM_CX_TX_BYTES_TOTAL, rw_sock_take_sent(sock));
 	rw__http_conn_hold(c);
 	/* Downstream drained below half its limit: the upstream may send again. */
 	if (s && s->up && (s->flags & S_UP_PAUSED) &&
@@ -595,6 +630,13 @@ void rw_http_accept(struct rw_engine *e, void *ctx, int fd)
 	c->id = ++l->worker->next_conn_id;
 	c->link.ops = &session_ops;
 	rw_proxy_worker_track(l->worker, &c->link);
+	c->start_ms = rw_engine_now_ms(e);
+	rw_stat_inc(&l->cfg->stats, RW_HS_DOWNSTREAM_CX_TOTAL);
+	rw_gauge_inc(&l->cfg->stats, RW_HS_DOWNSTREAM_CX_ACTIVE);
+	rw_stat_inc(&l->cfg->stats, RW_HS_DOWNSTREAM_CX_HTTP1_TOTAL);
+	rw_gauge_inc(&l->cfg->stats, RW_HS_DOWNSTREAM_CX_HTTP1_ACTIVE);
+	rw_stat_inc(&l->cfg->lstats, RW_LS_DOWNSTREAM_CX_TOTAL);
+	rw_gauge_inc(&l->cfg->lstats, RW_LS_DOWNSTREAM_CX_ACTIVE);
 	c->sock = rw_sock_adopt(e, fd, &conn_ops, c);
 	if (!c->sock) {
 		rw__http_conn_close(c, "out of memory");

@@ -1,7 +1,8 @@
 /*
  * The HTTP filters that run before the router: envoy.filters.http.fault (delay and abort
- * injection) and envoy.filters.http.local_ratelimit (a token bucket), in the order the HCM
- * lists them, with per-route overrides (typed_per_filter_config).
+ * injection), envoy.filters.http.local_ratelimit (a token bucket) and
+ * envoy.filters.http.health_check, in the order the HCM lists them, with per-route
+ * overrides (typed_per_filter_config).
  *
  * Token buckets are shared by every worker (Envoy's local rate limit is per listener, not
  * per worker): two atomics, refilled lazily by whichever worker first sees a fill time pass,
@@ -14,6 +15,9 @@
 #include <strings.h>
 
 #include "core/log.h"
+#include "core/server_state.h"
+#include "lb/cluster.h"
+#include "lb/epoch.h"
 #include "proxy/http_internal.h"
 #include "ring/engine.h"
 
@@ -142,6 +146,7 @@ static int run_fault(struct http_stream *s, struct http_filter_rt *f,
 			s->rflags |= RW_RF_DI;
 			s->fault = f;
 			atomic_fetch_add(&f->active_faults, 1);
+			rw_gauge_inc(&s->c->l->cfg->stats, RW_HS_FAULT_ACTIVE_FAULTS);
 			s->fault_until = rw_engine_now_ms(s->c->l->worker->eng) + ms;
 			rw__http_conn_arm_timer(s->c);
 			return 2;
@@ -168,7 +173,7 @@ static int run_fault(struct http_stream *s, struct http_filter_rt *f,
 }
 
 static int run_ratelimit(struct http_stream *s, const struct rw_config_local_ratelimit *rl,
-                         struct rw_token_bucket *b)
+                         struct rw_token_bucket *b, const struct rw_stats_scope *st)
 {
 	uint64_t now = rw_engine_now_ms(s->c->l->worker->eng), reset_ms;
 	uint32_t remaining;
@@ -176,7 +181,9 @@ static int run_ratelimit(struct http_stream *s, const struct rw_config_local_rat
 
 	if (!rl->has_bucket || !b || !chance(s, rl->filter_enabled))
 		return 0;
+	rw_stat_inc(st, RW_RLS_ENABLED);
 	ok = rw__http_bucket_take(b, now, &remaining, &reset_ms);
+	rw_stat_inc(st, ok ? RW_RLS_OK : RW_RLS_RATE_LIMITED);
 	if (rl->x_ratelimit_headers) {
 		s->rl_headers = true;
 		s->rl_limit = rl->max_tokens;
@@ -185,9 +192,71 @@ static int run_ratelimit(struct http_stream *s, const struct rw_config_local_rat
 	}
 	if (ok || !chance(s, rl->filter_enforced))
 		return 0;
+	rw_stat_inc(st, RW_RLS_ENFORCED);
 	s->rl_config = rl;
 	rw__http_stream_local_reply(s, rl->status ? rl->status : 429, "local_rate_limited",
 	                            RW_RF_RL, "local_rate_limited");
+	return 1;
+}
+
+/* Envoy's cluster_min_healthy_percentages: 0 when every cluster has enough healthy hosts,
+   else the detail of the first that does not. */
+static const char *clusters_unhealthy(const struct rw_config_health_check_filter *hc,
+                                      struct rw_cluster *const *clusters)
+{
+	const char *why = NULL;
+
+	rw_lb_read_lock();
+	for (size_t i = 0; i < hc->n_clusters && !why; i++) {
+		struct rw_host_set *set =
+		    clusters[i] ? atomic_load_explicit(&clusters[i]->hosts, memory_order_acquire)
+				: NULL;
+		size_t total = set ? set->n : 0, healthy = 0;
+
+		if (!clusters[i]) {
+			why = "health_check_failed_no_cluster_found";
+			break;
+		}
+		if (!total) {
+			if (hc->clusters[i].min_healthy > 0)
+				why = "health_check_failed_cluster_empty";
+			continue;
+		}
+		for (size_t k = 0; k < total; k++)
+			if (!atomic_load_explicit(&set->hosts[k]->health, memory_order_relaxed))
+				healthy++;
+		if (100.0 * (double)healthy < (double)total * hc->clusters[i].min_healthy)
+			why = "health_check_failed_cluster_unhealthy";
+	}
+	rw_lb_read_unlock();
+	return why;
+}
+
+/*
+ * envoy.filters.http.health_check: a request matching the headers is a health check (the
+ * access log's not_health_check_filter drops it).  Answered here with an empty 200, or 503
+ * (flag LH) while the server is health-check failed or a cluster is below its minimum;
+ * pass_through_mode sends it upstream unless failed.
+ */
+static int run_health_check(struct http_stream *s, const struct http_filter_rt *f)
+{
+	const struct rw_config_health_check_filter *hc = &f->cfg->u.health_check;
+	const char *details = "health_check_ok", *why = NULL;
+
+	for (size_t i = 0; i < hc->n_headers; i++)
+		if (!rw__http_header_matches(&s->req, &hc->headers[i]))
+			return 0;
+	s->flags |= S_HEALTH_CHECK;
+	if (rw_server_health_check_failed())
+		why = "health_check_failed";
+	else if (hc->pass_through_mode)
+		return 0;
+	else if (hc->n_clusters && !(why = clusters_unhealthy(hc, f->hc_clusters)))
+		details = "health_check_ok_cluster_healthy";
+	if (why)
+		rw__http_stream_local_reply(s, 503, NULL, RW_RF_LH, why);
+	else
+		rw__http_stream_local_reply(s, 200, NULL, 0, details);
 	return 1;
 }
 
@@ -214,9 +283,13 @@ int rw__http_filters_run(struct http_stream *s)
 				return 2; /* resumes here, the delay done (S_FAULT_DELAYED) */
 		} else if (f->cfg->kind == RW_CONFIG_HTTP_FILTER_LOCAL_RATELIMIT) {
 			if (a && a->has_ratelimit_override && a->ratelimit)
-				r = run_ratelimit(s, a->ratelimit, t ? t->bucket : NULL);
+				r = run_ratelimit(s, a->ratelimit, t ? t->bucket : NULL,
+				                  &f->rl_stats);
 			else
-				r = run_ratelimit(s, &f->cfg->u.local_ratelimit, &f->bucket);
+				r = run_ratelimit(s, &f->cfg->u.local_ratelimit, &f->bucket,
+				                  &f->rl_stats);
+		} else if (f->cfg->kind == RW_CONFIG_HTTP_FILTER_HEALTH_CHECK) {
+			r = run_health_check(s, f);
 		}
 		if (r)
 			return r;
@@ -228,6 +301,7 @@ void rw__http_filters_delay_done(struct http_stream *s)
 {
 	if (s->fault) {
 		atomic_fetch_sub(&s->fault->active_faults, 1);
+		rw_gauge_dec(&s->c->l->cfg->stats, RW_HS_FAULT_ACTIVE_FAULTS);
 		s->fault = NULL;
 	}
 	s->fault_until = 0;
@@ -245,6 +319,11 @@ int rw__http_filters_response_headers(struct http_stream *s)
 		r = rw__http_mutate(&v, h, s->rl_config->response_headers_to_add,
 		                    s->rl_config->n_response_headers_to_add, NULL, 0);
 	}
+	/* Envoy's health_check filter marks every answer while the server is failed, so a
+	   downstream load balancer can stop sending at once. */
+	if (!r && s->c->l->cfg->health_check && rw_server_health_check_failed())
+		r = rw_http_headers_set(h, RW_HTTP_LIT("x-envoy-immediate-health-check-fail"),
+		                        RW_HTTP_LIT("true"));
 	if (!r && s->rl_headers) {
 		r = rw_http_headers_set(h, RW_HTTP_LIT("x-ratelimit-limit"), num,
 		                        (size_t)snprintf(num, sizeof(num), "%u", s->rl_limit));

@@ -27,8 +27,10 @@
 #include "core/buf.h"
 #include "core/timer.h"
 #include "proto/h1.h"
+#include "proxy/access_log.h"
 #include "proxy/http.h"
 #include "proxy/http_headers.h"
+#include "proxy/stats.h"
 #include "proxy/worker.h"
 #include "router/router.h"
 
@@ -44,41 +46,6 @@ enum http_up_failure {
 	UPF_PER_TRY_TIMEOUT, /* the retry policy's per_try_timeout */
 };
 
-/* Envoy's response flags (access log %RESPONSE_FLAGS%), in Envoy's print order. */
-enum {
-	RW_RF_UH = 1u << 0,   /* no healthy upstream host */
-	RW_RF_UF = 1u << 1,   /* upstream connection failure */
-	RW_RF_UO = 1u << 2,   /* upstream overflow (circuit breaker) */
-	RW_RF_NR = 1u << 3,   /* no route */
-	RW_RF_URX = 1u << 4,  /* upstream retry limit exceeded */
-	RW_RF_NC = 1u << 5,   /* no cluster found */
-	RW_RF_DT = 1u << 6,   /* request or connection duration timeout */
-	RW_RF_DC = 1u << 7,   /* downstream connection termination */
-	RW_RF_UT = 1u << 8,   /* upstream request timeout */
-	RW_RF_LR = 1u << 9,   /* local reset */
-	RW_RF_UR = 1u << 10,  /* upstream remote reset */
-	RW_RF_UC = 1u << 11,  /* upstream connection termination */
-	RW_RF_SI = 1u << 12,  /* stream idle timeout */
-	RW_RF_DPE = 1u << 13, /* downstream protocol error */
-	RW_RF_UPE = 1u << 14, /* upstream protocol error */
-	RW_RF_DI = 1u << 15,  /* the fault filter delayed the request */
-	RW_RF_FI = 1u << 16,  /* the fault filter aborted the request */
-	RW_RF_RL = 1u << 17,  /* rate limited (local_ratelimit) */
-};
-
-/* "UF,URX" into buf ("-" when none); returns buf. */
-const char *rw__http_flags_format(uint32_t flags, char *buf, size_t len);
-
-/* One configured access log of an HCM: the fd the main thread opened at start-up. */
-struct http_access_log {
-	const struct rw_config_access_log *cfg;
-	int fd;
-	bool own_fd; /* a file (closed with the config), not stdout/stderr */
-};
-
-/* A worker's buffers for one access log (http_access_log.c). */
-struct http_log_writer;
-
 /* Route targets resolved at build time, indexed like the route config. */
 /* A token bucket shared by every worker (local_ratelimit); see http_filters.c. */
 struct rw_token_bucket {
@@ -93,7 +60,11 @@ struct rw_token_bucket {
 struct http_filter_rt {
 	const struct rw_config_http_filter *cfg;
 	struct rw_token_bucket bucket;  /* local_ratelimit */
+	struct rw_stats_scope rl_stats; /* local_ratelimit: ...http_local_rate_limit.* */
 	_Atomic uint32_t active_faults; /* fault: max_active_faults */
+	/* health_check: the clusters of cluster_min_healthy_percentages, by index (NULL: no
+	   such cluster, which fails the check) */
+	struct rw_cluster **hc_clusters;
 };
 
 struct http_route_target {
@@ -104,6 +75,8 @@ struct http_route_target {
 
 struct rw_http_config {
 	const struct rw_config_hcm *hcm;
+	struct rw_stats_scope stats;  /* http.<stat_prefix>.* (proxy/stats.h) */
+	struct rw_stats_scope lstats; /* listener.<address>.*, set by the server */
 	const char *listener_name;
 	uint32_t down_buffer_limit;
 	struct rw_router *router;
@@ -114,9 +87,11 @@ struct rw_http_config {
 	struct http_filter_rt *filters; /* the HCM's filters before the router, in order */
 	size_t n_filters;
 	bool suppress_envoy_headers;
+	bool health_check; /* has a health_check filter: x-envoy-immediate-health-check-fail */
 	char hostname[64]; /* %HOSTNAME% */
-	struct http_access_log *logs;
+	struct rw_access_log *logs;
 	size_t n_logs;
+	bool want_up_local; /* a log prints %UPSTREAM_LOCAL_ADDRESS%: fetch it on connect */
 };
 
 /* Per-worker HTTP state, created on first use (rw_proxy_worker.http). */
@@ -130,21 +105,19 @@ struct http_worker {
 	char date_buf[32];                /* "Sun, 29 Nov 2026 02:10:46 GMT" */
 	struct http_stream *free_streams; /* a few streams kept for reuse */
 	uint32_t n_free_streams;
-	char scratch[8192];               /* %VAR% expansion, rewritten paths */
-	struct http_log_writer **writers; /* one per access log this worker wrote to */
-	size_t n_writers;
-	uint64_t log_dropped; /* access log lines dropped (buffer full while writing) */
+	char scratch[8192]; /* %VAR% expansion, rewritten paths */
 };
 
 enum {
-	CONN_HELD_CLOSED = 1u << 0, /* closed while held: free at release */
-	CONN_READ_PAUSED = 1u << 1, /* reading stopped (backpressure or waiting) */
-	CONN_EOF = 1u << 2,         /* the client half-closed */
-	CONN_CLOSING = 1u << 3,     /* no more requests: close once flushed */
-	CONN_SHUT = 1u << 4,        /* FIN sent, discarding input until EOF or the delay */
-	CONN_TUNNEL = 1u << 5,      /* upgraded: bytes relayed as is */
-	CONN_HAVE_ADDRS = 1u << 6,  /* peer/local fetched */
-	CONN_DRAINING = 1u << 7,    /* server draining: "connection: close" on the next response */
+	CONN_HELD_CLOSED = 1u << 0,  /* closed while held: free at release */
+	CONN_READ_PAUSED = 1u << 1,  /* reading stopped (backpressure or waiting) */
+	CONN_EOF = 1u << 2,          /* the client half-closed */
+	CONN_CLOSING = 1u << 3,      /* no more requests: close once flushed */
+	CONN_SHUT = 1u << 4,         /* FIN sent, discarding input until EOF or the delay */
+	CONN_TUNNEL = 1u << 5,       /* upgraded: bytes relayed as is */
+	CONN_HAVE_ADDRS = 1u << 6,   /* peer/local fetched */
+	CONN_DRAINING = 1u << 7,     /* server draining: "connection: close" on the next response */
+	CONN_REMOTE_CLOSE = 1u << 8, /* the client closed or reset first (destroy_remote stats) */
 };
 
 struct http_conn {
@@ -185,6 +158,48 @@ enum {
 	S_FAULT_DELAYED = 1u << 18, /* the fault filter's delay was applied (or is running) */
 	S_CB_RQ = 1u << 19,         /* counted in the cluster's rq_active (circuit breaker) */
 	S_CB_RETRY = 1u << 20,      /* counted in the cluster's rq_retry */
+	S_HEALTH_CHECK = 1u << 21,  /* the health_check filter matched: a health check */
+};
+
+/*
+ * Where a request's time went: monotonic microseconds (rw_engine_now_us, so one value per
+ * loop turn and no system call) of Envoy's stream points, 0 when the point was not reached.
+ * The upstream points (us_*) are those of the last try: each try (a retry, or the re-send
+ * on a fresh connection after a pooled one's idle close) clears them and counts in tries.
+ *
+ *   ds_rx_beg  first request byte (the stream was created)          %COMMON_DURATION% DS_RX_BEG
+ *   rx_head    request headers parsed
+ *   route      route chosen (matched)
+ *   us_cx_beg  upstream connection requested (pool or connect)      US_CX_BEG
+ *   us_cx_end  ... obtained: taken from the pool, or connected       US_CX_END
+ *   us_tx_beg  first request byte queued upstream (the head)         US_TX_BEG
+ *   us_tx_end  last request byte queued upstream                     US_TX_END
+ *   us_rx_beg  first response byte received from the upstream        US_RX_BEG
+ *   us_rx_end  last response byte received from the upstream         US_RX_END
+ *   ds_tx_beg  response head queued downstream (also local replies)  DS_TX_BEG
+ *   ds_tx_end  last response byte queued downstream                  DS_TX_END
+ *   ds_rx_end  last request byte received                            DS_RX_END
+ *
+ * "Queued" is when the bytes joined the socket's outgoing chain (normally sent within the
+ * same loop turn); bytes queued on a connection still connecting count from us_cx_end, so
+ * us_cx_end <= us_tx_beg <= us_tx_end as in Envoy.  reused: the last try's connection came from the
+ * pool.  tries: upstream tries started (0 when none was).
+ */
+struct http_timing {
+	uint64_t ds_rx_beg;
+	uint64_t rx_head;
+	uint64_t route;
+	uint64_t us_cx_beg;
+	uint64_t us_cx_end;
+	uint64_t us_tx_beg;
+	uint64_t us_tx_end;
+	uint64_t us_rx_beg;
+	uint64_t us_rx_end;
+	uint64_t ds_tx_beg;
+	uint64_t ds_tx_end;
+	uint64_t ds_rx_end;
+	uint32_t tries;
+	bool reused;
 };
 
 struct http_stream {
@@ -244,7 +259,12 @@ struct http_stream {
 	const struct rw_config_hash_policy *cookie_policy;
 	char cookie_value[17];
 	bool have_remote;
-	const char *details; /* why it ended, for logs */
+	bool debug_header;      /* add x-ringway-debug to the response (route or request asked) */
+	const char *details;    /* why it ended, for logs */
+	const char *up_failure; /* %UPSTREAM_TRANSPORT_FAILURE_REASON%: the last try's, static */
+	struct http_timing t;
+	/* The last try's upstream local address (AF_UNSPEC unless cfg->want_up_local). */
+	struct sockaddr_storage up_local;
 	/* The trusted client address (XFF rules, see forwarding_headers()). */
 	struct sockaddr_storage remote;
 };
@@ -257,7 +277,8 @@ enum {
 	UP_PAUSED = 1u << 2, /* the stream's request body paused (watermark) */
 	UP_HOLD_CLOSED = 1u << 3,
 	UP_TUNNEL = 1u << 4,
-	UP_PENDING = 1u << 5, /* counted in the cluster's rq_pending until connected */
+	UP_PENDING = 1u << 5,      /* counted in the cluster's rq_pending until connected */
+	UP_REMOTE_CLOSE = 1u << 6, /* the upstream closed or reset first (destroy_remote) */
 };
 
 struct up_conn {
@@ -271,8 +292,10 @@ struct up_conn {
 	uint32_t flags;
 	uint32_t served; /* responses received on it */
 	uint32_t hold;
-	struct rw_cluster *cluster; /* circuit-breaker counts */
-	struct rw_h1_head head;     /* the response head being received */
+	struct rw_cluster *cluster;    /* circuit-breaker counts, stats */
+	uint64_t start_us;             /* connect started (upstream_cx_connect_ms, _length_ms) */
+	struct rw_h1_head head;        /* the response head being received */
+	struct sockaddr_storage local; /* when the HCM's logs want it (want_up_local) */
 	size_t body_off, body_len;
 	bool got_head, got_body, got_end;
 	bool got_bytes; /* bytes of the current response arrived */
@@ -340,7 +363,8 @@ void rw__http_local_reply_full(struct http_stream *s, uint16_t status, const cha
                                size_t body_len, const char *location, bool route_headers,
                                uint32_t rflag, const char *details);
 
-/* The last chunk with the collected trailers (enable_trailers), then clears them. */
+/* The last chunk with the collected trailers (enable_trailers).  The response's are kept
+   for %TRAILER%; the caller clears the request's. */
 int rw__http_encode_last_chunk(struct http_stream *s, struct rw_chain *out);
 /* on_trailer for both parsers: kept when enable_trailers, else dropped (Envoy's default). */
 int rw__http_on_trailer(void *stream, const struct rw_span *name, const struct rw_span *value);
@@ -440,6 +464,8 @@ struct http_vars_ctx {
 };
 /* Expand value into out (cap bytes).  Returns the length, or -ENOSPC. */
 int rw__http_expand(const struct http_vars_ctx *v, const char *value, char *out, size_t cap);
+/* The operator resolver (rw_format_var_fn) behind rw__http_expand; ctx is an http_vars_ctx. */
+void rw__http_vars_resolve(void *ctx, struct rw_format_out *o, const struct rw_format_op *op);
 /* Apply one level's removals then additions to h.  0 or -ENOMEM. */
 int rw__http_mutate(const struct http_vars_ctx *v, struct rw_http_headers *h,
                     const struct rw_config_header_add *add, size_t n_add, char *const *remove,
@@ -452,6 +478,12 @@ bool rw__http_addr_parse(const char *ip, struct sockaddr_storage *out);
 /* RFC 1918 / loopback / ULA: Envoy's "internal" request sources. */
 bool rw__http_addr_internal(const struct sockaddr_storage *ss);
 
+/* http_stats.c: a stream's stats (http.*, cluster.*), counted where it begins, at each
+   upstream try (after s->t.tries was counted) and once where it ends. */
+void rw__http_stream_stats_begin(const struct http_stream *s);
+void rw__http_stream_stats_try(const struct http_stream *s);
+void rw__http_stream_stats_end(const struct http_stream *s);
+
 /* http_access_log.c */
 /* Open every access log of c's HCM (main thread, start-up).  0 or negative errno with the
    path in err. */
@@ -459,14 +491,18 @@ int rw__http_access_logs_open(struct rw_http_config *c, char *err, size_t errlen
 void rw__http_access_logs_close(struct rw_http_config *c);
 /* The stream ends: write a line to each access log whose filter passes (never blocks). */
 void rw__http_access_log(struct http_stream *s);
-/* Whether log's filter lets s through. */
-bool rw__http_access_log_filter(const struct rw_config_access_log *log,
-                                const struct http_stream *s);
-/* Format s as one line of log (a newline ends JSON lines) into out.  Length or -ENOSPC. */
-int rw__http_access_log_format(struct http_stream *s, const struct rw_config_access_log *log,
-                               char *out, size_t cap);
-/* Free the worker's writers (the loop ended: no write is in flight). */
-void rw__http_access_log_worker_fini(struct http_worker *hw);
+/* The stream's points indexed by enum rw_phase (%COMMON_DURATION%). */
+void rw__http_timing_points(const struct http_stream *s, uint64_t points[RW_PHASE_N]);
+/* x-ringway-debug on the response being built, when s->debug_header.  0 or -ENOMEM. */
+int rw__http_debug_header(struct http_stream *s);
+
+/* http_trace.c (the codecs are in http_trace.h) */
+/* The HCM has a tracing block: continue the request's trace context or start one, and write
+   this hop's context into its trace headers (README, "Tracing").  0 or -ENOMEM. */
+int rw__http_trace_request(struct http_stream *s);
+/* The trace id of h (a valid traceparent, else x-b3-*, else b3) in hex and a NUL; 0 when h
+   carries none.  %TRACE_ID%. */
+size_t rw__http_trace_id(const struct rw_http_headers *h, char out[33]);
 
 /* http_util.c */
 uint64_t rw__http_random(struct http_worker *hw);

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "core/log.h"
+#include "core/server_state.h"
 #include "lb/cluster.h"
 #include "lb/outlier.h"
 #include "proxy/http_internal.h"
@@ -132,10 +133,13 @@ void rw__http_strip_hop_by_hop(struct rw_http_headers *h, bool keep_upgrade)
 	}
 }
 
+/* Envoy's drain close also holds while the server is health-check failed (drain_type
+   DEFAULT, the only one ringway has): keep-alive connections close after each answer. */
 static bool closing(const struct http_stream *s)
 {
 	return (s->flags & S_CLOSE_AFTER) || !s->head.keep_alive ||
-	       (s->c->flags & (CONN_EOF | CONN_DRAINING)) || !(s->flags & S_REQ_DONE);
+	       (s->c->flags & (CONN_EOF | CONN_DRAINING)) || !(s->flags & S_REQ_DONE) ||
+	       rw_server_health_check_failed();
 }
 
 /* Connection / server / date: what every response to the client carries. */
@@ -196,13 +200,10 @@ int rw__http_encode_last_chunk(struct http_stream *s, struct rw_chain *out)
 {
 	struct rw_h1_field f[MAX_FIELDS];
 	size_t n;
-	int r;
 
 	rw__http_strip_hop_by_hop(&s->trailers, false);
 	rw__http_h1_fields(&s->trailers, f, MAX_FIELDS, &n);
-	r = rw_h1_encode_last_chunk(out, rw_engine_pool(eng(s)), f, n);
-	rw_http_headers_clear(&s->trailers);
-	return r;
+	return rw_h1_encode_last_chunk(out, rw_engine_pool(eng(s)), f, n);
 }
 
 /* ---- local replies ---- */
@@ -212,6 +213,7 @@ static void response_done(struct http_stream *s)
 	struct http_conn *c = s->c;
 
 	s->flags |= S_RSP_DONE;
+	s->t.ds_tx_end = rw_engine_now_us(eng(s));
 	rw_sock_flush(c->sock);
 	if (s->flags & S_REQ_DONE) {
 		rw__http_conn_stream_done(c);
@@ -261,6 +263,8 @@ void rw__http_local_reply_full(struct http_stream *s, uint16_t status, const cha
 	if (!r)
 		r = rw__http_filters_response_headers(s);
 	if (!r)
+		r = rw__http_debug_header(s);
+	if (!r)
 		r = finish_response_head(s);
 	if (!r)
 		r = encode_response(s, status);
@@ -271,6 +275,7 @@ void rw__http_local_reply_full(struct http_stream *s, uint16_t status, const cha
 		return;
 	}
 	s->rsp_bytes = body_len;
+	s->t.ds_tx_beg = rw_engine_now_us(eng(s));
 	response_done(s);
 }
 
@@ -332,7 +337,7 @@ int rw__http_stream_response_head(struct http_stream *s, const struct rw_h1_head
 	                         (unsigned long long)(rw_engine_now_ms(eng(s)) - s->up_start_ms))))
 		goto oom;
 	if (rw__http_mutate_levels(s, true) || rw__http_filters_response_headers(s) ||
-	    rw__http_hash_response_headers(s))
+	    rw__http_hash_response_headers(s) || rw__http_debug_header(s))
 		goto oom;
 	if (s->route.vhost && s->route.vhost->include_attempt_count_in_response &&
 	    rw_http_headers_set(h, RW_HTTP_LIT("x-envoy-attempt-count"), num,
@@ -360,6 +365,7 @@ int rw__http_stream_response_head(struct http_stream *s, const struct rw_h1_head
 	if (r || encode_response(s, s->status))
 		goto oom;
 	s->flags |= S_RSP_STARTED;
+	s->t.ds_tx_beg = rw_engine_now_us(eng(s));
 	rw_sock_flush(s->c->sock);
 	if (tunnel) {
 		s->route_timeout_ms = 0; /* a tunnel lives as long as it is used */
@@ -413,6 +419,7 @@ void rw__http_stream_tunnel_eof(struct http_stream *s)
 
 void rw__http_stream_response_end(struct http_stream *s, bool reusable)
 {
+	s->t.us_rx_end = rw_engine_now_us(eng(s));
 	if ((s->flags & S_DOWN_CHUNKED) && rw__http_encode_last_chunk(s, down_out(s))) {
 		rw__http_stream_abort(s, RW_RF_LR, "out of memory");
 		return;
@@ -424,11 +431,34 @@ void rw__http_stream_response_end(struct http_stream *s, bool reusable)
 	response_done(s);
 }
 
+/* %UPSTREAM_TRANSPORT_FAILURE_REASON%: why a try got no response. */
+static const char *failure_reason(int err, enum http_up_failure kind)
+{
+	switch (kind) {
+	case UPF_CONNECT_TIMEOUT:
+		return "connect timeout";
+	case UPF_PER_TRY_TIMEOUT:
+		return "per try timeout";
+	case UPF_PROTOCOL:
+		return "protocol error";
+	case UPF_RESET:
+		if (err == -ECONNRESET)
+			return "connection termination";
+		break;
+	case UPF_CONNECT:
+		break;
+	}
+	return rw_access_log_failure_reason(err);
+}
+
 void rw__http_stream_upstream_failed(struct http_stream *s, int err, enum http_up_failure kind,
                                      bool idle_race)
 {
 	char body[160];
 	const char *reason;
+
+	if (!(s->flags & S_RSP_STARTED))
+		s->up_failure = failure_reason(err, kind);
 
 	/* Local-origin failure for outlier detection -- unless the host is not to blame: a
 	 * pooled connection it closed while idle, or a local resource shortage. */
@@ -458,6 +488,9 @@ void rw__http_stream_upstream_failed(struct http_stream *s, int err, enum http_u
 			    "on a new one",
 			    (unsigned long long)s->id, strerror(-err));
 			if (rw__http_chain_clone(rw__http_upstream_out(s->up), &s->replay) == 0) {
+				s->t.us_tx_beg = rw_engine_now_us(eng(s));
+				if (s->flags & S_REQ_DONE)
+					s->t.us_tx_end = s->t.us_tx_beg;
 				rw__http_upstream_expect(s->up, s->head.method);
 				rw__http_upstream_flush(s->up);
 				return;

@@ -205,6 +205,9 @@ void rw__http_retry_now(struct http_stream *s)
 	}
 	rw__http_upstream_expect(s->up, s->head.method);
 	s->up_start_ms = s->up_activity_ms = rw_engine_now_ms(eng(s));
+	s->t.us_tx_beg = rw_engine_now_us(eng(s));
+	if (s->flags & S_REQ_DONE)
+		s->t.us_tx_end = s->t.us_tx_beg; /* the kept request is whole */
 	rw__http_upstream_flush(s->up);
 	rw__http_conn_arm_timer(s->c);
 }

@@ -66,8 +66,10 @@ struct http_stream *rw__http_stream_new(struct http_conn *c)
 	s->c = c;
 	s->id = c->id;
 	s->start_ms = rw_engine_now_ms(eng(s));
+	s->t.ds_rx_beg = rw_engine_now_us(eng(s));
 	rw_h1_parser_init(&s->parser, RW_H1_REQUEST, &c->l->cfg->h1);
 	s->idle_timeout_ms = c->l->cfg->hcm->stream_idle_timeout_ms;
+	rw__http_stream_stats_begin(s);
 	return s;
 }
 
@@ -83,7 +85,7 @@ static void log_stream(const struct http_stream *s)
 	p = rw_http_headers_get(&s->req, ":path", &pl);
 	rw_log_debug("http", "[C%llu] \"%.*s %.*s\" %u %s %s cluster=%s host=%s",
 	             (unsigned long long)s->id, (int)ml, m ? m : "-", (int)pl, p ? p : "-",
-	             s->status, rw__http_flags_format(s->rflags, flags, sizeof(flags)),
+	             s->status, rw_access_log_flags_format(s->rflags, flags, sizeof(flags)),
 	             s->details ? s->details : "-", s->cluster_name ? s->cluster_name : "-",
 	             s->host ? s->host->name : "-");
 }
@@ -91,6 +93,7 @@ static void log_stream(const struct http_stream *s)
 void rw__http_stream_free(struct http_stream *s)
 {
 	log_stream(s);
+	rw__http_stream_stats_end(s);
 	if (s->c->l->cfg->n_logs)
 		rw__http_access_log(s);
 	if (s->up) {
@@ -565,6 +568,7 @@ static int send_request_head(struct http_stream *s)
 	}
 	rw__http_upstream_expect(s->up, s->head.method);
 	s->up_start_ms = s->up_activity_ms = rw_engine_now_ms(eng(s));
+	s->t.us_tx_beg = rw_engine_now_us(eng(s));
 	return 0;
 }
 
@@ -651,6 +655,8 @@ static void forward(struct http_stream *s, const struct rw_http_request_view *vi
 	}
 	if ((s->flags & S_REQ_DONE) && (s->flags & S_UP_CHUNKED) && finish_upstream_body(s))
 		return;
+	if (s->flags & S_REQ_DONE)
+		s->t.us_tx_end = rw_engine_now_us(eng(s)); /* the whole request is queued */
 	rw__http_upstream_flush(s->up);
 	rw_sock_flush(s->c->sock);
 	rw__http_conn_arm_timer(s->c);
@@ -775,6 +781,12 @@ void rw__http_stream_request_head(struct http_stream *s)
 	char up_type[64];
 
 	s->flags |= S_HEAD_DONE;
+	s->t.rx_head = rw_engine_now_us(eng(s));
+	/* The listener's debug_request_header asks for x-ringway-debug (any value). */
+	if (hcm->debug_request_header &&
+	    rw_http_headers_find(h, hcm->debug_request_header, strlen(hcm->debug_request_header),
+	                         0) >= 0)
+		s->debug_header = true;
 	/* The last request max_requests_per_connection allows: its response says close. */
 	if (hcm->common.max_requests_per_connection &&
 	    s->c->requests + 1 >= hcm->common.max_requests_per_connection)
@@ -819,12 +831,21 @@ void rw__http_stream_request_head(struct http_stream *s)
 		rw__http_stream_abort(s, RW_RF_LR, "out of memory");
 		return;
 	}
+	/* Trace context after x-request-id (the sampling draw reads it) and before routing and
+	 * the filters, so local replies log a trace id too. */
+	if (hcm->tracing.present && rw__http_trace_request(s)) {
+		rw__http_stream_abort(s, RW_RF_LR, "out of memory");
+		return;
+	}
 	build_view(s, &view, hdrs, MAX_FIELDS);
 	if (rw_router_match(cfg->router, &view, s->c->l->scratch, &s->route)) {
 		s->route.route = NULL;
 		rw__http_stream_local_reply(s, 404, NULL, RW_RF_NR, "route_not_found");
 		return;
 	}
+	s->t.route = rw_engine_now_us(eng(s));
+	if (s->route.route->debug_header)
+		s->debug_header = true;
 	if ((s->flags & S_UPGRADE) && !upgrade_allowed(s, up, len)) {
 		rw__http_stream_local_reply(s, 403, NULL, 0, "upgrade_failed");
 		return;
@@ -896,6 +917,7 @@ static int finish_upstream_body(struct http_stream *s)
 	struct rw_chain last = {0};
 	int r = rw__http_encode_last_chunk(s, &last);
 
+	rw_http_headers_clear(&s->trailers); /* the request's: sent */
 	if (r == 0 && (s->flags & S_REPLAYABLE))
 		r = rw__http_chain_clone(&s->replay, &last);
 	if (r == 0 && s->up)
@@ -912,11 +934,14 @@ void rw__http_stream_request_end(struct http_stream *s)
 {
 	s->flags |= S_REQ_DONE;
 	s->req_end_ms = rw_engine_now_ms(eng(s));
+	s->t.ds_rx_end = rw_engine_now_us(eng(s));
 	if ((s->up || (s->flags & S_RETRY_PENDING)) && (s->flags & S_UP_CHUNKED) &&
 	    finish_upstream_body(s))
 		return;
-	if (s->up)
+	if (s->up) {
+		s->t.us_tx_end = rw_engine_now_us(eng(s));
 		rw__http_upstream_flush(s->up);
+	}
 	if (s->flags & S_RSP_DONE) {
 		rw__http_conn_stream_done(s->c);
 		return;
@@ -932,6 +957,12 @@ void rw__http_stream_upstream_sent(struct http_stream *s)
 void rw__http_stream_upstream_ready(struct http_stream *s)
 {
 	s->c->last_activity = rw_engine_now_ms(eng(s));
+	s->t.us_cx_end = rw_engine_now_us(eng(s));
+	/* Bytes queued while connecting leave now (Envoy encodes only onto a connection). */
+	if (s->t.us_tx_beg)
+		s->t.us_tx_beg = s->t.us_cx_end;
+	if (s->t.us_tx_end)
+		s->t.us_tx_end = s->t.us_cx_end;
 }
 
 /* ---- timeouts ---- */

@@ -16,6 +16,7 @@
 
 #include "core/log.h"
 #include "lb/cluster.h"
+#include "lb/cluster_stats.h"
 #include "proxy/http_internal.h"
 #include "ring/engine.h"
 
@@ -126,6 +127,20 @@ static void up_close(struct up_conn *u, const char *why)
 	if (u->flags & UP_CONNECTED)
 		atomic_fetch_sub_explicit(&p->host->cx_active, 1, memory_order_relaxed);
 	if (u->cluster) {
+		const struct rw_stats_scope *cs = &u->cluster->stats;
+		bool remote = u->flags & UP_REMOTE_CLOSE;
+
+		rw_gauge_dec(cs, RW_CS_UPSTREAM_CX_ACTIVE);
+		rw_stat_inc(cs, RW_CS_UPSTREAM_CX_DESTROY);
+		rw_stat_inc(cs, remote ? RW_CS_UPSTREAM_CX_DESTROY_REMOTE
+		                       : RW_CS_UPSTREAM_CX_DESTROY_LOCAL);
+		if (u->s)
+			rw_stat_inc(cs, remote ? RW_CS_UPSTREAM_CX_DESTROY_REMOTE_WITH_ACTIVE_RQ
+			                       : RW_CS_UPSTREAM_CX_DESTROY_LOCAL_WITH_ACTIVE_RQ);
+		if (u->flags & UP_PENDING)
+			rw_gauge_dec(cs, RW_CS_UPSTREAM_RQ_PENDING_ACTIVE);
+		rw_stat_record(cs, RW_CH_UPSTREAM_CX_LENGTH_MS,
+		               rw_engine_now_us(eng_of(hw)) - u->start_us);
 		atomic_fetch_sub_explicit(&u->cluster->cb.cx_active, 1, memory_order_relaxed);
 		if (u->flags & UP_PENDING)
 			atomic_fetch_sub_explicit(&u->cluster->cb.rq_pending, 1,
@@ -166,6 +181,10 @@ static void fail_stream(struct up_conn *u, int err, enum http_up_failure kind, c
 	 * it while idle, the request never reached it.  Safe to send again, once. */
 	bool idle_race = u->served > 0 && !u->got_bytes && kind == UPF_RESET;
 
+	if (kind == UPF_PROTOCOL)
+		rw_stat_inc(&u->cluster->stats, RW_CS_UPSTREAM_CX_PROTOCOL_ERROR);
+	else if (kind == UPF_RESET && s && !idle_race)
+		rw_stat_inc(&u->cluster->stats, RW_CS_UPSTREAM_RQ_RX_RESET);
 	if (s)
 		s->up = NULL;
 	up_close(u, why);
@@ -301,11 +320,17 @@ static void on_connect(struct rw_sock *sock, void *ctx)
 	(void)sock;
 	u->flags |= UP_CONNECTED;
 	atomic_fetch_add_explicit(&u->pool->host->cx_active, 1, memory_order_relaxed);
+	rw_stat_record(&u->cluster->stats, RW_CH_UPSTREAM_CX_CONNECT_MS,
+	               rw_engine_now_us(eng_of(u->pool->hw)) - u->start_us);
 	if (u->flags & UP_PENDING) {
 		u->flags &= ~UP_PENDING;
+		rw_gauge_dec(&u->cluster->stats, RW_CS_UPSTREAM_RQ_PENDING_ACTIVE);
 		atomic_fetch_sub_explicit(&u->cluster->cb.rq_pending, 1, memory_order_relaxed);
 	}
 	rw_timer_del(rw_engine_timers(eng_of(u->pool->hw)), &u->timer);
+	/* Only when an access log prints it: one getsockname per connection, not per request. */
+	if (u->s && u->s->c->l->cfg->want_up_local && rw_sock_local_addr(u->sock, &u->local) == 0)
+		u->s->up_local = u->local;
 	if (u->s)
 		rw__http_stream_upstream_ready(u->s);
 }
@@ -316,6 +341,7 @@ static void on_data(struct rw_sock *sock, void *ctx, struct rw_buf *b, uint32_t 
 	struct http_conn *c;
 
 	(void)sock;
+	rw_stat_add(&u->cluster->stats, RW_CS_UPSTREAM_CX_RX_BYTES_TOTAL, len);
 	if (!u->s) {
 		up_close(u, "unexpected bytes while idle");
 		return;
@@ -325,6 +351,8 @@ static void on_data(struct rw_sock *sock, void *ctx, struct rw_buf *b, uint32_t 
 	up_hold(u);
 	u->got_bytes = true;
 	u->s->up_activity_ms = rw_engine_now_ms(eng_of(u->pool->hw));
+	if (!u->s->t.us_rx_beg)
+		u->s->t.us_rx_beg = rw_engine_now_us(eng_of(u->pool->hw));
 	if (u->flags & UP_TUNNEL) {
 		struct rw_chain tmp = {0};
 
@@ -349,6 +377,7 @@ static void on_eof(struct rw_sock *sock, void *ctx)
 	struct http_conn *c;
 
 	(void)sock;
+	u->flags |= UP_REMOTE_CLOSE;
 	if (!u->s) {
 		up_close(u, "closed by the upstream while idle");
 		return;
@@ -376,8 +405,12 @@ static void on_error(struct rw_sock *sock, void *ctx, int err)
 	bool connect = !(u->flags & UP_CONNECTED);
 
 	(void)sock;
-	if (connect)
+	if (connect) {
 		atomic_fetch_add_explicit(&u->pool->host->cx_connect_fail, 1, memory_order_relaxed);
+		rw_stat_inc(&u->cluster->stats, RW_CS_UPSTREAM_CX_CONNECT_FAIL);
+	} else {
+		u->flags |= UP_REMOTE_CLOSE;
+	}
 	if (!u->s) {
 		up_close(u, "error while idle");
 		return;
@@ -398,7 +431,7 @@ static void on_sent(struct rw_sock *sock, void *ctx)
 {
 	struct up_conn *u = ctx;
 
-	(void)sock;
+	rw_stat_add(&u->cluster->stats, RW_CS_UPSTREAM_CX_TX_BYTES_TOTAL, rw_sock_take_sent(sock));
 	if (u->s) {
 		struct http_conn *c = u->s->c;
 
@@ -423,6 +456,8 @@ static void on_connect_timeout(struct rw_timer *t, void *arg)
 
 	(void)t;
 	atomic_fetch_add_explicit(&u->pool->host->cx_connect_fail, 1, memory_order_relaxed);
+	rw_stat_inc(&u->cluster->stats, RW_CS_UPSTREAM_CX_CONNECT_FAIL);
+	rw_stat_inc(&u->cluster->stats, RW_CS_UPSTREAM_CX_CONNECT_TIMEOUT);
 	if (c)
 		rw__http_conn_hold(c);
 	fail_stream(u, -ETIMEDOUT, UPF_CONNECT_TIMEOUT, "connect timeout");
@@ -435,9 +470,16 @@ int rw__http_upstream_acquire(struct http_worker *hw, struct rw_host *host,
                               struct up_conn **out)
 {
 	struct up_pool *p = pool_get(hw, host);
+	uint64_t now_us = rw_engine_now_us(eng_of(hw));
 	struct up_conn *u;
 	int r;
 
+	/* A new try: the upstream points start over (struct http_timing). */
+	s->t.us_cx_beg = now_us;
+	s->t.us_cx_end = s->t.us_tx_beg = s->t.us_tx_end = 0;
+	s->t.us_rx_beg = s->t.us_rx_end = 0;
+	s->t.reused = false;
+	s->up_local.ss_family = AF_UNSPEC;
 	if (!p)
 		return -ENOMEM;
 	if (p->n_idle && !fresh) {
@@ -445,6 +487,12 @@ int rw__http_upstream_acquire(struct http_worker *hw, struct rw_host *host,
 		idle_unlink(u);
 		u->s = s;
 		u->got_bytes = false;
+		s->t.us_cx_end = now_us;
+		s->t.reused = true;
+		s->t.tries++;
+		rw__http_stream_stats_try(s);
+		if (s->c->l->cfg->want_up_local)
+			s->up_local = u->local;
 		*out = u;
 		return 0;
 	}
@@ -486,12 +534,20 @@ int rw__http_upstream_acquire(struct http_worker *hw, struct rw_host *host,
 	u->flags |= UP_PENDING;
 	atomic_fetch_add_explicit(&u->cluster->cb.cx_active, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&u->cluster->cb.rq_pending, 1, memory_order_relaxed);
+	u->start_us = rw_engine_now_us(eng_of(hw));
+	rw_stat_inc(&cluster->stats, RW_CS_UPSTREAM_CX_TOTAL);
+	rw_stat_inc(&cluster->stats, RW_CS_UPSTREAM_CX_HTTP1_TOTAL);
+	rw_gauge_inc(&cluster->stats, RW_CS_UPSTREAM_CX_ACTIVE);
+	rw_stat_inc(&cluster->stats, RW_CS_UPSTREAM_RQ_PENDING_TOTAL);
+	rw_gauge_inc(&cluster->stats, RW_CS_UPSTREAM_RQ_PENDING_ACTIVE);
 	p->n_open++;
 	rw_h1_parser_init(&u->parser, RW_H1_RESPONSE, NULL);
 	atomic_fetch_add_explicit(&host->cx_total, 1, memory_order_relaxed);
 	rw_timer_add(rw_engine_timers(eng_of(hw)), &u->timer, cluster->connect_timeout_ms,
 	             on_connect_timeout, u);
 	rw_sock_read_start(u->sock);
+	s->t.tries++;
+	rw__http_stream_stats_try(s);
 	*out = u;
 	return 0;
 }
@@ -616,7 +672,6 @@ void rw_http_worker_fini(struct rw_proxy_worker *w)
 		rw_http_headers_free(&s->trailers);
 		free(s);
 	}
-	rw__http_access_log_worker_fini(hw);
 	free(hw->pools);
 	free(hw);
 	w->http = NULL;

@@ -119,24 +119,6 @@ const char *rw__http_reason(uint16_t status)
 	}
 }
 
-const char *rw__http_flags_format(uint32_t flags, char *buf, size_t len)
-{
-	static const char *const names[] = {"UH", "UF", "UO", "NR", "URX", "NC",  "DT", "DC", "UT",
-	                                    "LR", "UR", "UC", "SI", "DPE", "UPE", "DI", "FI", "RL"};
-	size_t o = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (!(flags & (1u << i)))
-			continue;
-		o += (size_t)snprintf(buf + o, o < len ? len - o : 0, "%s%s", o ? "," : "",
-		                      names[i]);
-	}
-	if (!o)
-		snprintf(buf, len, "-");
-	return buf;
-}
-
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')

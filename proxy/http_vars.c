@@ -14,7 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/clock.h"
 #include "lb/cluster.h"
 #include "proxy/http_internal.h"
 #include "ring/engine.h"
@@ -73,48 +72,19 @@ bool rw__http_addr_internal(const struct sockaddr_storage *ss)
 	return false;
 }
 
-static uint16_t addr_port(const struct sockaddr_storage *ss)
+static void put(struct rw_format_out *o, const char *s, size_t n)
 {
-	if (ss->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	if (ss->ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-	return 0;
+	rw_format_put(o, s, n);
 }
 
-struct out {
-	char *p;
-	size_t len, cap;
-	bool overflow;
-};
-
-static void put(struct out *o, const char *s, size_t n)
+/* mode: 0 "ip:port", 1 "ip", 2 the port. */
+static void put_addr(struct rw_format_out *o, const struct sockaddr_storage *ss, int mode)
 {
-	if (n > o->cap - o->len) {
-		o->overflow = true;
-		n = o->cap - o->len;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-}
-
-static void put_addr(struct out *o, const struct sockaddr_storage *ss, int mode)
-{
-	char buf[64];
-	size_t n;
-
-	if (!ss)
-		return;
-	if (mode == 2) { /* port only */
-		n = (size_t)snprintf(buf, sizeof(buf), "%u", addr_port(ss));
-	} else {
-		n = rw__http_addr_format(ss, mode == 0, buf, sizeof(buf));
-	}
-	put(o, buf, n);
+	rw_format_put_addr(o, ss, (enum rw_format_addr)mode);
 }
 
 /* %REQ(name?alt):N% / %RESP(...)%: the first value of name, else of alt, cut to N bytes. */
-static void put_header(struct out *o, const struct rw_http_headers *h, const char *arg,
+static void put_header(struct rw_format_out *o, const struct rw_http_headers *h, const char *arg,
                        size_t arg_len, size_t limit)
 {
 	const char *q = memchr(arg, '?', arg_len);
@@ -144,69 +114,13 @@ static void put_header(struct out *o, const struct rw_http_headers *h, const cha
 		put(o, v, vlen < limit ? vlen : limit);
 }
 
-/* %START_TIME(fmt)%: strftime plus Envoy's %E3S / %3f style sub-second specifiers. */
-static void put_start_time(struct out *o, const struct http_stream *s, const char *arg,
-                           size_t arg_len)
-{
-	struct timespec now;
-	uint64_t age_ms = rw_clock_ms() - s->start_ms;
-	char fmt[128], buf[256], frac[24];
-	size_t f = 0;
-	struct tm tm;
-	time_t sec;
-	long ms;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	ms = (long)(now.tv_nsec / 1000000) - (long)(age_ms % 1000);
-	sec = now.tv_sec - (time_t)(age_ms / 1000);
-	if (ms < 0) {
-		ms += 1000;
-		sec--;
-	}
-	gmtime_r(&sec, &tm);
-	if (!arg_len) {
-		arg = "%Y-%m-%dT%H:%M:%E3SZ";
-		arg_len = strlen(arg);
-	}
-	/* Envoy's sub-second specifiers become digits before strftime sees the format. */
-	snprintf(frac, sizeof(frac), "%03ld000000", ms % 1000);
-	for (size_t i = 0; i < arg_len && f + 16 < sizeof(fmt); i++) {
-		size_t digits = 0, skip = 0;
-
-		if (arg[i] == '%' && i + 3 < arg_len && arg[i + 1] == 'E' && arg[i + 3] == 'S' &&
-		    arg[i + 2] >= '1' && arg[i + 2] <= '9') {
-			memcpy(fmt + f, "%S.", 3);
-			f += 3;
-			digits = (size_t)(arg[i + 2] - '0');
-			skip = 3;
-		} else if (arg[i] == '%' && i + 2 < arg_len && arg[i + 1] >= '1' &&
-		           arg[i + 1] <= '9' && arg[i + 2] == 'f') {
-			digits = (size_t)(arg[i + 1] - '0');
-			skip = 2;
-		}
-		if (skip) {
-			memcpy(fmt + f, frac, digits);
-			f += digits;
-			i += skip;
-			continue;
-		}
-		fmt[f++] = arg[i];
-	}
-	fmt[f] = '\0';
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	f = strftime(buf, sizeof(buf), fmt, &tm);
-#pragma GCC diagnostic pop
-	put(o, buf, f);
-}
-
 static bool name_is(const char *n, size_t len, const char *lit)
 {
 	return strlen(lit) == len && memcmp(n, lit, len) == 0;
 }
 
 /* Envoy's details are single tokens ("via_upstream"): spaces become underscores. */
-static void put_details(struct out *o, const struct http_stream *s)
+static void put_details(struct rw_format_out *o, const struct http_stream *s)
 {
 	const char *d = s->details;
 
@@ -218,38 +132,65 @@ static void put_details(struct out *o, const struct http_stream *s)
 		put(o, *d == ' ' ? "_" : d, 1);
 }
 
-/* The operators only access logs may use (the loader refuses them in header values). */
-static void put_log_var(struct out *o, const struct http_stream *s, const char *name, size_t len)
+void rw__http_timing_points(const struct http_stream *s, uint64_t points[RW_PHASE_N])
 {
-	char buf[32];
-	uint64_t n;
+	points[RW_PHASE_DS_RX_BEG] = s->t.ds_rx_beg;
+	points[RW_PHASE_DS_RX_END] = s->t.ds_rx_end;
+	points[RW_PHASE_US_CX_BEG] = s->t.us_cx_beg;
+	points[RW_PHASE_US_CX_END] = s->t.us_cx_end;
+	points[RW_PHASE_US_TX_BEG] = s->t.us_tx_beg;
+	points[RW_PHASE_US_TX_END] = s->t.us_tx_end;
+	points[RW_PHASE_US_RX_BEG] = s->t.us_rx_beg;
+	points[RW_PHASE_US_RX_END] = s->t.us_rx_end;
+	points[RW_PHASE_DS_TX_BEG] = s->t.ds_tx_beg;
+	points[RW_PHASE_DS_TX_END] = s->t.ds_tx_end;
+}
+
+/* The operators only access logs may use (the loader refuses them in header values). */
+static void put_log_var(struct rw_format_out *o, const struct http_stream *s, const char *name,
+                        size_t len, const char *arg, size_t arg_len, size_t limit)
+{
+	const struct http_timing *t = &s->t;
+	uint64_t points[RW_PHASE_N];
 
 	if (name_is(name, len, "RESPONSE_CODE_DETAILS")) {
 		put_details(o, s);
-		return;
+	} else if (name_is(name, len, "BYTES_RECEIVED")) {
+		rw_format_put_u64(o, s->req_bytes);
+	} else if (name_is(name, len, "BYTES_SENT")) {
+		rw_format_put_u64(o, s->rsp_bytes);
+	} else if (name_is(name, len, "DURATION")) {
+		rw_format_put_ms(o, t->ds_rx_beg, rw_engine_now_us(s->c->l->worker->eng));
+	} else if (name_is(name, len, "REQUEST_DURATION")) {
+		rw_format_put_ms(o, t->ds_rx_beg, t->ds_rx_end);
+	} else if (name_is(name, len, "RESPONSE_DURATION")) {
+		rw_format_put_ms(o, t->ds_rx_beg, t->us_rx_beg);
+	} else if (name_is(name, len, "RESPONSE_TX_DURATION")) {
+		rw_format_put_ms(o, t->us_rx_beg, t->ds_tx_end);
+	} else if (name_is(name, len, "COMMON_DURATION")) {
+		rw__http_timing_points(s, points);
+		rw_format_put_common_duration(o, points, arg, arg_len);
+	} else if (name_is(name, len, "TRAILER")) {
+		/* The response's trailers (enable_trailers); until the response head, s->trailers
+		 * holds the request's, which this must not show. */
+		if (t->us_rx_beg && (s->flags & S_RSP_STARTED))
+			put_header(o, &s->trailers, arg, arg_len, limit);
+	} else if (name_is(name, len, "UPSTREAM_TRANSPORT_FAILURE_REASON")) {
+		rw_format_put_str(o, s->up_failure);
+	} else if (name_is(name, len, "UPSTREAM_REQUEST_ATTEMPT_COUNT")) {
+		rw_format_put_u64(o, s->cluster_name ? s->retries_done + 1u : 0);
+	} else if (name_is(name, len, "CONNECTION_ID")) {
+		rw_format_put_u64(o, s->c->id);
 	}
-	if (name_is(name, len, "BYTES_RECEIVED"))
-		n = s->req_bytes;
-	else if (name_is(name, len, "BYTES_SENT"))
-		n = s->rsp_bytes;
-	else if (name_is(name, len, "DURATION"))
-		n = rw_clock_ms() - s->start_ms;
-	else if (name_is(name, len, "UPSTREAM_REQUEST_ATTEMPT_COUNT"))
-		n = s->cluster_name ? s->retries_done + 1u : 0;
-	else if (name_is(name, len, "CONNECTION_ID"))
-		n = s->c->id;
-	else
-		return;
-	put(o, buf, (size_t)snprintf(buf, sizeof(buf), "%llu", (unsigned long long)n));
 }
 
-static void put_var(struct out *o, const struct http_vars_ctx *v, const char *name, size_t len,
-                    const char *arg, size_t arg_len, size_t limit)
+static void put_var(struct rw_format_out *o, const struct http_vars_ctx *v, const char *name,
+                    size_t len, const char *arg, size_t arg_len, size_t limit)
 {
 	struct http_stream *s = v->s;
 	struct http_conn *c = s->c;
 	const struct rw_http_config *cfg = c->l->cfg;
-	char buf[32];
+	char buf[96];
 
 	if (name_is(name, len, "DOWNSTREAM_REMOTE_ADDRESS"))
 		put_addr(o, rw__http_stream_remote(s), 0);
@@ -277,7 +218,8 @@ static void put_var(struct out *o, const struct http_vars_ctx *v, const char *na
 		if (v->response)
 			put_header(o, &s->rsp, arg, arg_len, limit);
 	} else if (name_is(name, len, "START_TIME"))
-		put_start_time(o, s, arg, arg_len);
+		rw_format_put_start_time(o, rw_engine_now_us(s->c->l->worker->eng) - s->t.ds_rx_beg,
+		                         arg, arg_len);
 	else if (name_is(name, len, "UPSTREAM_REMOTE_ADDRESS")) {
 		if (s->host)
 			put_addr(o, &s->host->addr, 0);
@@ -293,66 +235,32 @@ static void put_var(struct out *o, const struct http_vars_ctx *v, const char *na
 	} else if (name_is(name, len, "RESPONSE_CODE")) {
 		put(o, buf, (size_t)snprintf(buf, sizeof(buf), "%u", s->status));
 	} else if (name_is(name, len, "RESPONSE_FLAGS")) {
-		rw__http_flags_format(s->rflags, buf, sizeof(buf));
+		rw_access_log_flags_format(s->rflags, buf, sizeof(buf));
 		put(o, buf, strlen(buf));
 	} else if (name_is(name, len, "ROUTE_NAME")) {
 		if (s->route.route && s->route.route->name)
 			put(o, s->route.route->name, strlen(s->route.route->name));
+	} else if (name_is(name, len, "TRACE_ID")) {
+		/* Read back from the request: what it carries (tracing on: as forwarded). */
+		char id[33];
+
+		put(o, id, rw__http_trace_id(&s->req, id));
+	} else if (name_is(name, len, "UPSTREAM_LOCAL_ADDRESS")) {
+		put_addr(o, &s->up_local, 0); /* fetched only when an access log uses it */
 	} else if (v->access_log) {
-		put_log_var(o, s, name, len);
+		put_log_var(o, s, name, len, arg, arg_len, limit);
 	}
-	/* UPSTREAM_LOCAL_ADDRESS and REQUESTED_SERVER_NAME (no TLS yet): empty. */
+	/* REQUESTED_SERVER_NAME (no TLS yet): empty. */
+}
+
+void rw__http_vars_resolve(void *ctx, struct rw_format_out *o, const struct rw_format_op *op)
+{
+	put_var(o, ctx, op->name, op->len, op->arg, op->arg_len, op->limit);
 }
 
 int rw__http_expand(const struct http_vars_ctx *v, const char *value, char *outp, size_t cap)
 {
-	struct out o = {.p = outp, .cap = cap};
-	const char *p = value;
-
-	while (*p) {
-		const char *pct = strchr(p, '%');
-		const char *name, *end, *arg = NULL;
-		size_t name_len, arg_len = 0, limit = SIZE_MAX;
-
-		if (!pct) {
-			put(&o, p, strlen(p));
-			break;
-		}
-		put(&o, p, (size_t)(pct - p));
-		if (pct[1] == '%') {
-			put(&o, "%", 1);
-			p = pct + 2;
-			continue;
-		}
-		name = pct + 1;
-		name_len = strcspn(name, "(%");
-		end = name + name_len;
-		if (*end == '(') {
-			arg = end + 1;
-			end = strchr(arg, ')');
-			if (!end)
-				break;
-			arg_len = (size_t)(end - arg);
-			end++;
-			if (*end == ':') {
-				limit = 0;
-				for (end++; *end >= '0' && *end <= '9'; end++)
-					limit = limit * 10 + (size_t)(*end - '0');
-			}
-		}
-		if (*end != '%')
-			break; /* the loader rejects this; stop rather than guess */
-		{
-			size_t before = o.len;
-
-			put_var(&o, v, name, name_len, arg, arg_len, limit);
-			if (v->access_log && o.len == before)
-				put(&o, "-",
-				    1); /* Envoy's access logs show a missing value as "-" */
-		}
-		p = end + 1;
-	}
-	return o.overflow ? -ENOSPC : (int)o.len;
+	return rw_format_expand(value, rw__http_vars_resolve, (void *)v, v->access_log, outp, cap);
 }
 
 int rw__http_mutate(const struct http_vars_ctx *v, struct rw_http_headers *h,

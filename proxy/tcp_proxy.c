@@ -9,18 +9,29 @@
  * resumes once the chain is below half (Envoy's high/low watermarks).  A FIN from one side
  * becomes shutdown(SHUT_WR) on the other after everything queued is sent; the session ends
  * when both directions are finished, on any error, or on a timeout.
+ *
+ * access_log: one line per connection when it ends (access_log.c), with the operators a
+ * connection has -- bytes, duration, upstream host and cluster, addresses, flags (UH, UF)
+ * and connect-failure reasons; request operators (%REQ%, %PROTOCOL%, ...) print "-".
  */
 #include "proxy/tcp_proxy.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "config/config.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/timer.h"
 #include "lb/cluster.h"
+#include "lb/cluster_stats.h"
 #include "lb/outlier.h"
+#include "proxy/access_log.h"
+#include "proxy/stats.h"
 #include "proxy/worker.h"
 #include "ring/engine.h"
 
@@ -44,14 +55,155 @@ struct tcp_session {
 	uint64_t last_activity;
 	uint64_t id;
 	uint32_t flags;
+	uint32_t rflags;                     /* RW_RF_UH, RW_RF_UF (%RESPONSE_FLAGS%) */
+	uint64_t bytes_received, bytes_sent; /* from / to the client */
+	/* Monotonic µs by enum rw_phase: DS_RX_BEG (accepted), US_CX_BEG, US_CX_END,
+	 * US_RX_BEG (first upstream byte), DS_RX_END / US_RX_END (each side's FIN). */
+	uint64_t points[RW_PHASE_N];
+	const char *failure; /* %UPSTREAM_TRANSPORT_FAILURE_REASON% */
 };
+
+int rw_tcp_proxy_config_logs(struct rw_tcp_proxy_config *c, const struct rw_config_tcp_proxy *tp,
+                             char *err, size_t errlen)
+{
+	int r = rw_access_logs_open(tp->access_logs, tp->n_access_logs, &c->logs, err, errlen);
+
+	if (r)
+		return r;
+	c->n_logs = tp->n_access_logs;
+	if (gethostname(c->hostname, sizeof(c->hostname) - 1))
+		snprintf(c->hostname, sizeof(c->hostname), "localhost");
+	return 0;
+}
+
+void rw_tcp_proxy_config_fini(struct rw_tcp_proxy_config *c)
+{
+	rw_access_logs_close(c->logs, c->n_logs);
+	c->logs = NULL;
+	c->n_logs = 0;
+}
+
+/* ---- access log ---- */
+
+/* A connection's addresses, fetched (a system call each) only when a format asks. */
+struct tcp_log_ctx {
+	struct tcp_session *t;
+	uint64_t now_us;
+	struct sockaddr_storage addr[3]; /* peer, local, upstream local */
+	uint8_t have;                    /* bit i: addr[i] fetched (or failed: AF_UNSPEC) */
+};
+
+static const struct sockaddr_storage *log_addr(struct tcp_log_ctx *x, int which)
+{
+	struct rw_sock *s = which == 2 ? x->t->up : x->t->down;
+
+	if (!(x->have & (1u << which))) {
+		x->have |= (uint8_t)(1u << which);
+		x->addr[which].ss_family = AF_UNSPEC;
+		if (s && (which != 2 || (x->t->flags & TS_CONNECTED)) &&
+		    (which == 0 ? rw_sock_peer_addr(s, &x->addr[which])
+		                : rw_sock_local_addr(s, &x->addr[which])))
+			x->addr[which].ss_family = AF_UNSPEC;
+	}
+	return &x->addr[which];
+}
+
+static bool op_is(const struct rw_format_op *op, const char *name)
+{
+	return rw_format_op_is(op, name);
+}
+
+static void log_var(void *ctx, struct rw_format_out *o, const struct rw_format_op *op)
+{
+	struct tcp_log_ctx *x = ctx;
+	struct tcp_session *t = x->t;
+	const struct sockaddr_storage *up = t->host ? &t->host->addr : NULL;
+	char buf[96];
+
+	if (op_is(op, "START_TIME"))
+		rw_format_put_start_time(o, x->now_us - t->points[RW_PHASE_DS_RX_BEG], op->arg,
+		                         op->arg_len);
+	else if (op_is(op, "DURATION"))
+		rw_format_put_ms(o, t->points[RW_PHASE_DS_RX_BEG], x->now_us);
+	else if (op_is(op, "COMMON_DURATION"))
+		rw_format_put_common_duration(o, t->points, op->arg, op->arg_len);
+	else if (op_is(op, "BYTES_RECEIVED"))
+		rw_format_put_u64(o, t->bytes_received);
+	else if (op_is(op, "BYTES_SENT"))
+		rw_format_put_u64(o, t->bytes_sent);
+	else if (op_is(op, "RESPONSE_CODE"))
+		rw_format_put(o, "0", 1); /* Envoy's value for a connection without HTTP */
+	else if (op_is(op, "RESPONSE_FLAGS"))
+		rw_format_put_str(o, rw_access_log_flags_format(t->rflags, buf, sizeof(buf)));
+	else if (op_is(op, "UPSTREAM_HOST") || op_is(op, "UPSTREAM_REMOTE_ADDRESS"))
+		rw_format_put_addr(o, up, RW_FORMAT_ADDR);
+	else if (op_is(op, "UPSTREAM_REMOTE_ADDRESS_WITHOUT_PORT"))
+		rw_format_put_addr(o, up, RW_FORMAT_ADDR_IP);
+	else if (op_is(op, "UPSTREAM_CLUSTER"))
+		rw_format_put_str(o, t->cfg->cluster ? t->cfg->cluster->name : NULL);
+	else if (op_is(op, "UPSTREAM_LOCAL_ADDRESS"))
+		rw_format_put_addr(o, log_addr(x, 2), RW_FORMAT_ADDR);
+	else if (op_is(op, "UPSTREAM_TRANSPORT_FAILURE_REASON"))
+		rw_format_put_str(o, t->failure);
+	else if (op_is(op, "DOWNSTREAM_REMOTE_ADDRESS") ||
+	         op_is(op, "DOWNSTREAM_DIRECT_REMOTE_ADDRESS"))
+		rw_format_put_addr(o, log_addr(x, 0), RW_FORMAT_ADDR);
+	else if (op_is(op, "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT") ||
+	         op_is(op, "DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT"))
+		rw_format_put_addr(o, log_addr(x, 0), RW_FORMAT_ADDR_IP);
+	else if (op_is(op, "DOWNSTREAM_REMOTE_PORT"))
+		rw_format_put_addr(o, log_addr(x, 0), RW_FORMAT_ADDR_PORT);
+	else if (op_is(op, "DOWNSTREAM_LOCAL_ADDRESS"))
+		rw_format_put_addr(o, log_addr(x, 1), RW_FORMAT_ADDR);
+	else if (op_is(op, "DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT"))
+		rw_format_put_addr(o, log_addr(x, 1), RW_FORMAT_ADDR_IP);
+	else if (op_is(op, "DOWNSTREAM_LOCAL_PORT"))
+		rw_format_put_addr(o, log_addr(x, 1), RW_FORMAT_ADDR_PORT);
+	else if (op_is(op, "CONNECTION_ID"))
+		rw_format_put_u64(o, t->id);
+	else if (op_is(op, "HOSTNAME"))
+		rw_format_put_str(o, t->cfg->hostname);
+	/* Request, response, route and trace operators: a connection has none ("-"). */
+}
+
+static void session_log(struct tcp_session *t)
+{
+	struct tcp_log_ctx x = {.t = t, .now_us = rw_engine_now_us(t->w->eng)};
+	struct rw_access_log_facts facts = {
+	    .duration_ms = (x.now_us - t->points[RW_PHASE_DS_RX_BEG]) / 1000u,
+	    .rflags = t->rflags,
+	};
+
+	for (size_t i = 0; i < t->cfg->n_logs; i++)
+		rw_access_log_write(t->w, &t->cfg->logs[i], &facts, log_var, &x);
+}
+
+/* The session's end in listener.<address>.* and, once a connect started, cluster.*. */
+static void session_stats_end(struct tcp_session *t)
+{
+	uint64_t now = rw_engine_now_us(t->w->eng);
+	const struct rw_stats_scope *cs = &t->cfg->cluster->stats;
+
+	rw_gauge_dec(&t->cfg->lstats, RW_LS_DOWNSTREAM_CX_ACTIVE);
+	rw_stat_inc(&t->cfg->lstats, RW_LS_DOWNSTREAM_CX_DESTROY);
+	rw_stat_record(&t->cfg->lstats, RW_LH_DOWNSTREAM_CX_LENGTH_MS,
+	               now - t->points[RW_PHASE_DS_RX_BEG]);
+	if (!t->points[RW_PHASE_US_CX_BEG])
+		return;
+	rw_gauge_dec(cs, RW_CS_UPSTREAM_CX_ACTIVE);
+	rw_stat_inc(cs, RW_CS_UPSTREAM_CX_DESTROY);
+	rw_stat_record(cs, RW_CH_UPSTREAM_CX_LENGTH_MS, now - t->points[RW_PHASE_US_CX_BEG]);
+}
 
 static void session_close(struct tcp_session *t, const char *why)
 {
 	struct rw_engine *e = t->w->eng;
 
 	rw_log_debug("tcp", "[C%llu] closing: %s", (unsigned long long)t->id, why);
+	if (t->cfg->n_logs && t->points[RW_PHASE_DS_RX_BEG])
+		session_log(t); /* before the sockets go: the addresses may be asked for */
 	rw_timer_del(rw_engine_timers(e), &t->timer);
+	session_stats_end(t);
 	if (t->down)
 		rw_sock_close(t->down);
 	if (t->up)
@@ -105,6 +257,16 @@ static void on_data(struct rw_sock *s, void *ctx, struct rw_buf *b, uint32_t off
 	uint32_t paused = s == t->down ? TS_DOWN_PAUSED : TS_UP_PAUSED;
 
 	t->last_activity = rw_engine_now_ms(e);
+	if (s == t->down) {
+		t->bytes_received += len;
+		rw_stat_add(&t->cfg->stats, RW_TS_DOWNSTREAM_CX_RX_BYTES_TOTAL, len);
+	} else {
+		rw_stat_add(&t->cfg->cluster->stats, RW_CS_UPSTREAM_CX_RX_BYTES_TOTAL, len);
+		if (!t->points[RW_PHASE_US_RX_BEG])
+			t->points[RW_PHASE_US_RX_BEG] = rw_engine_now_us(e);
+		if (to)
+			t->bytes_sent += len;
+	}
 	if (!to)
 		return; /* flushing: the side these bytes were for is gone */
 	if (rw_chain_append_recv(rw_sock_out(to), rw_engine_pool(e), b, off, len) < 0) {
@@ -115,6 +277,9 @@ static void on_data(struct rw_sock *s, void *ctx, struct rw_buf *b, uint32_t off
 	if (rw_sock_out_bytes(to) > limit_of(t, to) && !(t->flags & paused)) {
 		t->flags |= paused;
 		rw_sock_read_stop(s);
+		if (s == t->down)
+			rw_stat_inc(&t->cfg->stats,
+			            RW_TS_DOWNSTREAM_FLOW_CONTROL_PAUSED_READING_TOTAL);
 	}
 }
 
@@ -125,9 +290,18 @@ static void on_sent(struct rw_sock *s, void *ctx)
 	uint32_t paused = from == t->down ? TS_DOWN_PAUSED : TS_UP_PAUSED;
 
 	t->last_activity = rw_engine_now_ms(t->w->eng);
+	if (s == t->down)
+		rw_stat_add(&t->cfg->stats, RW_TS_DOWNSTREAM_CX_TX_BYTES_TOTAL,
+		            rw_sock_take_sent(s));
+	else
+		rw_stat_add(&t->cfg->cluster->stats, RW_CS_UPSTREAM_CX_TX_BYTES_TOTAL,
+		            rw_sock_take_sent(s));
 	if (from && (t->flags & paused) && rw_sock_out_bytes(s) <= limit_of(t, s) / 2) {
 		t->flags &= ~paused;
 		rw_sock_read_start(from);
+		if (from == t->down)
+			rw_stat_inc(&t->cfg->stats,
+			            RW_TS_DOWNSTREAM_FLOW_CONTROL_RESUMED_READING_TOTAL);
 	}
 	maybe_finish(t);
 }
@@ -137,6 +311,8 @@ static void on_eof(struct rw_sock *s, void *ctx)
 	struct tcp_session *t = ctx;
 
 	t->flags |= s == t->down ? TS_DOWN_EOF : TS_UP_EOF;
+	t->points[s == t->down ? RW_PHASE_DS_RX_END : RW_PHASE_US_RX_END] =
+	    rw_engine_now_us(t->w->eng);
 	if (peer_of(t, s))
 		rw_sock_shutdown_write(peer_of(t, s));
 	maybe_finish(t);
@@ -150,10 +326,13 @@ static void on_error(struct rw_sock *s, void *ctx, int err)
 
 	if (s == t->up && !(t->flags & TS_CONNECTED)) {
 		atomic_fetch_add_explicit(&t->host->cx_connect_fail, 1, memory_order_relaxed);
+		rw_stat_inc(&t->cfg->cluster->stats, RW_CS_UPSTREAM_CX_CONNECT_FAIL);
 		/* Outlier detection sees TCP connect failures as local-origin failures (Envoy). */
 		rw_outlier_report(t->host, RW_OUTLIER_CONNECT_FAILED);
 		rw_log_debug("tcp", "[C%llu] upstream %s connect failed: %s",
 		             (unsigned long long)t->id, t->host->name, strerror(-err));
+		t->rflags |= RW_RF_UF;
+		t->failure = rw_access_log_failure_reason(err);
 		session_close(t, "upstream connect failure");
 		return;
 	}
@@ -192,7 +371,11 @@ static void on_timer(struct rw_timer *tm, void *arg)
 		rw_log_debug("tcp", "[C%llu] upstream %s connect timeout",
 		             (unsigned long long)t->id, t->host->name);
 		atomic_fetch_add_explicit(&t->host->cx_connect_fail, 1, memory_order_relaxed);
+		rw_stat_inc(&t->cfg->cluster->stats, RW_CS_UPSTREAM_CX_CONNECT_FAIL);
+		rw_stat_inc(&t->cfg->cluster->stats, RW_CS_UPSTREAM_CX_CONNECT_TIMEOUT);
 		rw_outlier_report(t->host, RW_OUTLIER_TIMEOUT);
+		t->rflags |= RW_RF_UF;
+		t->failure = "connect timeout";
 		session_close(t, "upstream connect timeout");
 		return;
 	}
@@ -202,6 +385,7 @@ static void on_timer(struct rw_timer *tm, void *arg)
 		             on_timer, t);
 		return;
 	}
+	rw_stat_inc(&t->cfg->stats, RW_TS_IDLE_TIMEOUT);
 	session_close(t, "idle timeout");
 }
 
@@ -212,6 +396,9 @@ static void on_connect(struct rw_sock *s, void *ctx)
 
 	(void)s;
 	t->flags |= TS_CONNECTED;
+	t->points[RW_PHASE_US_CX_END] = rw_engine_now_us(e);
+	rw_stat_record(&t->cfg->cluster->stats, RW_CH_UPSTREAM_CX_CONNECT_MS,
+	               t->points[RW_PHASE_US_CX_END] - t->points[RW_PHASE_US_CX_BEG]);
 	atomic_fetch_add_explicit(&t->host->cx_active, 1, memory_order_relaxed);
 	rw_outlier_report(t->host, RW_OUTLIER_SUCCESS);
 	t->last_activity = rw_engine_now_ms(e);
@@ -244,8 +431,12 @@ void rw_tcp_proxy_accept(struct rw_engine *e, void *ctx, int fd)
 	t->w = pl->worker;
 	t->cfg = cfg;
 	t->id = ++pl->worker->next_conn_id;
+	t->points[RW_PHASE_DS_RX_BEG] = rw_engine_now_us(e);
 	t->link.ops = &session_ops;
 	rw_proxy_worker_track(t->w, &t->link);
+	rw_stat_inc(&cfg->stats, RW_TS_DOWNSTREAM_CX_TOTAL);
+	rw_stat_inc(&cfg->lstats, RW_LS_DOWNSTREAM_CX_TOTAL);
+	rw_gauge_inc(&cfg->lstats, RW_LS_DOWNSTREAM_CX_ACTIVE);
 	t->down = rw_sock_adopt(e, fd, &tcp_ops, t);
 	if (!t->down) {
 		session_close(t, "out of memory");
@@ -266,15 +457,22 @@ void rw_tcp_proxy_accept(struct rw_engine *e, void *ctx, int fd)
 	if (!t->host) {
 		rw_log_debug("tcp", "[C%llu] cluster '%s' has no hosts", (unsigned long long)t->id,
 		             cfg->cluster->name);
+		t->rflags |= RW_RF_UH;
+		rw_stat_inc(&cfg->cluster->stats, RW_CS_UPSTREAM_CX_NONE_HEALTHY);
 		session_close(t, "no healthy upstream");
 		return;
 	}
 	atomic_fetch_add_explicit(&t->host->cx_total, 1, memory_order_relaxed);
+	t->points[RW_PHASE_US_CX_BEG] = rw_engine_now_us(e);
+	rw_stat_inc(&cfg->cluster->stats, RW_CS_UPSTREAM_CX_TOTAL);
+	rw_gauge_inc(&cfg->cluster->stats, RW_CS_UPSTREAM_CX_ACTIVE);
 	r = rw_sock_connect(e, (const struct sockaddr *)&t->host->addr, t->host->addrlen, &tcp_ops,
 	                    t, &t->up);
 	if (r) {
 		rw_log_warn("tcp", "[C%llu] cannot open a socket to %s: %s",
 		            (unsigned long long)t->id, t->host->name, strerror(-r));
+		t->rflags |= RW_RF_UF;
+		t->failure = rw_access_log_failure_reason(r);
 		session_close(t, "upstream socket failure");
 		return;
 	}

@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+#include "proxy/stats.h"
+
 void rw_proxy_worker_init(struct rw_proxy_worker *w, struct rw_engine *e, int id)
 {
 	w->eng = e;
@@ -11,6 +13,9 @@ void rw_proxy_worker_init(struct rw_proxy_worker *w, struct rw_engine *e, int id
 	w->cx_total = w->cx_active = 0;
 	w->next_conn_id = (uint64_t)id << 48;
 	w->http = NULL;
+	w->log_writers = NULL;
+	w->n_log_writers = 0;
+	w->log_dropped = 0;
 }
 
 void rw_proxy_worker_track(struct rw_proxy_worker *w, struct rw_session_link *l)
@@ -21,6 +26,7 @@ void rw_proxy_worker_track(struct rw_proxy_worker *w, struct rw_session_link *l)
 	w->sessions.next = l;
 	w->cx_total++;
 	w->cx_active++;
+	rw_gauge_inc(&rw_proxy_server_stats, RW_SS_TOTAL_CONNECTIONS);
 }
 
 void rw_proxy_worker_untrack(struct rw_proxy_worker *w, struct rw_session_link *l)
@@ -29,6 +35,7 @@ void rw_proxy_worker_untrack(struct rw_proxy_worker *w, struct rw_session_link *
 	l->next->prev = l->prev;
 	l->prev = l->next = NULL;
 	w->cx_active--;
+	rw_gauge_dec(&rw_proxy_server_stats, RW_SS_TOTAL_CONNECTIONS);
 }
 
 void rw_proxy_worker_close_all(struct rw_proxy_worker *w)

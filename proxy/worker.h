@@ -5,8 +5,10 @@
 #ifndef RW_PROXY_WORKER_H
 #define RW_PROXY_WORKER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+struct rw_access_log_writer;
 struct rw_engine;
 struct http_worker;
 
@@ -34,6 +36,10 @@ struct rw_proxy_worker {
 	uint64_t cx_active;
 	uint64_t next_conn_id;
 	struct http_worker *http; /* HTTP connection manager state (proxy/http_*.c) */
+	/* Access log writers, one per log this worker wrote to (access_log.c). */
+	struct rw_access_log_writer **log_writers;
+	size_t n_log_writers;
+	uint64_t log_dropped; /* lines dropped (buffer full while writing) */
 };
 
 void rw_proxy_worker_init(struct rw_proxy_worker *w, struct rw_engine *e, int id);
