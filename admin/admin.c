@@ -41,12 +41,28 @@ struct admin_conn {
 };
 
 static const struct admin_endpoint endpoints[] = {
+    {"/", rw__admin_dashboard, false, "admin home page (live dashboard)"},
     {"/clusters", rw__admin_clusters, false, "upstream cluster status (?format=json)"},
+    {"/config_dump", rw__admin_config_dump, false,
+     "dump the current config as JSON (?resource=, ?name_regex=, ?mask=)"},
+    {"/drain_listeners", rw__admin_drain_listeners, true,
+     "stop accepting on all listeners; open connections go on (?graceful: they close after "
+     "their next response; ?inboundonly: all listeners)"},
+    {"/healthcheck/fail", rw__admin_healthcheck_fail, true,
+     "cause the server to fail health checks"},
+    {"/healthcheck/ok", rw__admin_healthcheck_ok, true, "cause the server to pass health checks"},
+    {"/listeners", rw__admin_listeners, false, "print listener info (?format=json)"},
     {"/logging", rw__admin_logging, false,
      "query/change logging levels (POST ?level=trace|debug|info|warning|error|critical|off)"},
     {"/quitquitquit", rw__admin_quit, true, "exit the server"},
     {"/ready", rw__admin_ready, false, "print server state, return 200 if LIVE"},
+    {"/reset_counters", rw__admin_reset_counters, true, "reset all counters to zero"},
     {"/server_info", rw__admin_server_info, false, "print server version/status information"},
+    {"/stats", rw__admin_stats, false,
+     "print server stats (?format=json, ?filter=<regex>, ?usedonly, "
+     "?type=Counters|Gauges|Histograms)"},
+    {"/stats/prometheus", rw__admin_prometheus, false,
+     "print server stats in prometheus format (?usedonly, ?filter=<regex>)"},
 };
 
 static void grow(struct admin_body *b, size_t need)
@@ -386,6 +402,7 @@ static void on_stop(void *ctx)
 {
 	struct rw_admin *a = ctx;
 
+	rw__admin_flush_stop(a);
 	while (a->conns)
 		conn_free(a->conns);
 }
@@ -412,18 +429,22 @@ static void *thread_main(void *arg)
 		r = rw_engine_create(&eo, &a->eng, a->init_err, sizeof(a->init_err));
 	if (!r) {
 		rw_engine_set_drain_start_cb(a->eng, on_stop, a);
-		r = rw_engine_listen(a->eng, a->fd, on_accept, a);
+		/* Without admin.address the thread only runs the stats flush and sinks. */
+		r = a->fd < 0 ? 0 : rw_engine_listen(a->eng, a->fd, on_accept, a);
 		if (r)
 			snprintf(a->init_err, sizeof(a->init_err), "listen: %s", strerror(-r));
 		else
 			a->fd = -1; /* the engine owns it */
 	}
+	if (!r)
+		r = rw__admin_flush_start(a); /* stats intervals and sinks */
 	set_ready(a, r);
 	if (!r)
 		rw_engine_run(a->eng);
 	if (a->eng)
 		rw_engine_destroy(a->eng);
 	a->eng = NULL;
+	rw__admin_flush_free(a);
 	rw_lb_epoch_unregister();
 	return NULL;
 }
@@ -446,18 +467,23 @@ int rw_admin_start(const struct rw_admin_options *opt, struct rw_admin **out, ch
 	a->start_wall = time(NULL);
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);
-	r = rw_listen_socket((const struct sockaddr *)&opt->addr->ss, opt->addr->len, 128, &a->fd,
-	                     &bound);
+	a->fd = -1;
+	r = opt->addr ? rw_listen_socket((const struct sockaddr *)&opt->addr->ss, opt->addr->len,
+	                                 128, &a->fd, &bound)
+	              : 0;
 	if (r) {
 		snprintf(err, errlen, "cannot listen on %s: %s",
 		         rw_config_addr_format(opt->addr, addr, sizeof(addr)), strerror(-r));
 		free(a);
 		return r;
 	}
-	memcpy(&shown.ss, &bound, sizeof(bound));
-	shown.len = opt->addr->len;
+	if (opt->addr) {
+		memcpy(&shown.ss, &bound, sizeof(bound));
+		shown.len = opt->addr->len;
+	}
 	if (pthread_create(&a->thread, NULL, thread_main, a)) {
-		rw_fd_close(a->fd);
+		if (a->fd >= 0)
+			rw_fd_close(a->fd);
 		free(a);
 		snprintf(err, errlen, "cannot start the admin thread");
 		return -EAGAIN;
@@ -475,8 +501,9 @@ int rw_admin_start(const struct rw_admin_options *opt, struct rw_admin **out, ch
 		free(a);
 		return r;
 	}
-	rw_log_info("main", "listener 'admin' listening on %s",
-	            rw_config_addr_format(&shown, addr, sizeof(addr)));
+	if (opt->addr)
+		rw_log_info("main", "listener 'admin' listening on %s",
+		            rw_config_addr_format(&shown, addr, sizeof(addr)));
 	*out = a;
 	return 0;
 }

@@ -2,25 +2,44 @@
  * The admin listener (bootstrap `admin.address`): Envoy's operator endpoints, served by one
  * thread with its own io_uring engine so an admin request never runs on (or blocks) a worker.
  *
- * This first part serves /ready, /server_info, /clusters (text and ?format=json), /help and
- * POST /quitquitquit; stats, /config_dump and the dashboard follow (issue 5).
+ * Serves /ready, /server_info, /clusters (text and ?format=json), /config_dump, /listeners,
+ * /help and POST /quitquitquit, /healthcheck/fail, /healthcheck/ok, /drain_listeners.
  */
 #ifndef RW_ADMIN_ADMIN_H
 #define RW_ADMIN_ADMIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct rw_admin;
 struct rw_cluster;
+struct rw_config;
 struct rw_config_addr;
 
+/* A data-plane listener as bound (port 0 resolved), for /listeners. */
+struct rw_admin_listener {
+	const char *name;
+	const struct rw_config_addr *addr;
+};
+
 struct rw_admin_options {
+	/* NULL: no listener, the thread only flushes stats to the sinks (stats_sinks without
+	 * admin.address). */
 	const struct rw_config_addr *addr;
 	struct rw_cluster *const *clusters; /* read through their snapshots (lb/epoch.h) */
 	size_t n_clusters;
 	int concurrency;
 	const char *version;
+	const struct rw_config *config; /* /config_dump: the loaded document (read-only) */
+	const struct rw_admin_listener *listeners; /* /listeners; live as long as the admin */
+	size_t n_listeners;
+	/*
+	 * POST /drain_listeners: stop accepting on every listener; graceful also tells open
+	 * connections to finish.  Runs on the admin thread and must not block; NULL: refused.
+	 */
+	void (*drain_listeners)(void *ctx, bool graceful);
+	void *drain_ctx;
 };
 
 /*

@@ -16,15 +16,17 @@
 uint16_t rw__admin_ready(struct rw_admin *a, const struct admin_req *r, struct admin_body *b,
                          const char **type)
 {
+	const char *state = rw__admin_server_state();
+
 	(void)a;
 	(void)r;
 	(void)type;
-	rw__admin_put(b, "LIVE\n");
-	return 200;
+	rw__admin_put(b, "%s\n", state);
+	return strcmp(state, "LIVE") == 0 ? 200 : 503;
 }
 
-uint16_t rw__admin_server_info(struct rw_admin *a, const struct admin_req *r,
-                               struct admin_body *b, const char **type)
+uint16_t rw__admin_server_info(struct rw_admin *a, const struct admin_req *r, struct admin_body *b,
+                               const char **type)
 {
 	unsigned long long up = (unsigned long long)((rw_clock_ms() - a->start_ms) / 1000);
 	char started[64];
@@ -33,11 +35,12 @@ uint16_t rw__admin_server_info(struct rw_admin *a, const struct admin_req *r,
 	(void)r;
 	gmtime_r(&a->start_wall, &tm);
 	strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	rw__admin_put(b,
-	              "{\"version\":\"%s\",\"state\":\"LIVE\",\"uptime_current_epoch\":\"%llus\","
-	              "\"uptime_all_epochs\":\"%llus\",\"command_line_options\":{\"concurrency\":%d},"
-	              "\"node\":{},\"start_time\":\"%s\"}\n",
-	              a->opt.version, up, up, a->opt.concurrency, started);
+	rw__admin_put(
+	    b,
+	    "{\"version\":\"%s\",\"state\":\"%s\",\"uptime_current_epoch\":\"%llus\","
+	    "\"uptime_all_epochs\":\"%llus\",\"command_line_options\":{\"concurrency\":%d},"
+	    "\"node\":{},\"start_time\":\"%s\"}\n",
+	    a->opt.version, rw__admin_server_state(), up, up, a->opt.concurrency, started);
 	*type = "application/json";
 	return 200;
 }

@@ -28,7 +28,8 @@ struct rw_admin {
 	char init_err[256];
 	uint64_t start_ms;
 	time_t start_wall;
-	struct admin_conn *conns; /* open connections, closed when the thread stops */
+	struct admin_conn *conns;  /* open connections, closed when the thread stops */
+	struct admin_flush *flush; /* stats flush interval and sinks (admin/flush.c) */
 };
 
 /*
@@ -45,7 +46,7 @@ struct admin_body {
 };
 
 __attribute__((format(printf, 2, 3))) void rw__admin_put(struct admin_body *b, const char *fmt,
-                                                          ...);
+                                                         ...);
 void rw__admin_put_mem(struct admin_body *b, const void *p, size_t len);
 /* s as a JSON string literal, quotes included. */
 void rw__admin_put_json_str(struct admin_body *b, const char *s);
@@ -77,13 +78,52 @@ struct admin_endpoint {
 /* admin/basic.c */
 uint16_t rw__admin_ready(struct rw_admin *a, const struct admin_req *r, struct admin_body *b,
                          const char **type);
-uint16_t rw__admin_server_info(struct rw_admin *a, const struct admin_req *r,
-                               struct admin_body *b, const char **type);
+uint16_t rw__admin_server_info(struct rw_admin *a, const struct admin_req *r, struct admin_body *b,
+                               const char **type);
 uint16_t rw__admin_clusters(struct rw_admin *a, const struct admin_req *r, struct admin_body *b,
                             const char **type);
 uint16_t rw__admin_logging(struct rw_admin *a, const struct admin_req *r, struct admin_body *b,
                            const char **type);
 uint16_t rw__admin_quit(struct rw_admin *a, const struct admin_req *r, struct admin_body *b,
                         const char **type);
+
+/* admin/config_dump.c */
+uint16_t rw__admin_config_dump(struct rw_admin *a, const struct admin_req *r, struct admin_body *b,
+                               const char **type);
+
+/* admin/listeners.c: /listeners and POST /drain_listeners */
+uint16_t rw__admin_listeners(struct rw_admin *a, const struct admin_req *r, struct admin_body *b,
+                             const char **type);
+uint16_t rw__admin_drain_listeners(struct rw_admin *a, const struct admin_req *r,
+                                   struct admin_body *b, const char **type);
+
+/* admin/healthcheck.c: POST /healthcheck/fail and /healthcheck/ok */
+uint16_t rw__admin_healthcheck_fail(struct rw_admin *a, const struct admin_req *r,
+                                    struct admin_body *b, const char **type);
+uint16_t rw__admin_healthcheck_ok(struct rw_admin *a, const struct admin_req *r,
+                                  struct admin_body *b, const char **type);
+/* Envoy's server state: "DRAINING" while health-check failed, else "LIVE". */
+const char *rw__admin_server_state(void);
+
+/* admin/stats.c */
+uint16_t rw__admin_stats(struct rw_admin *a, const struct admin_req *r, struct admin_body *b,
+                         const char **type);
+uint16_t rw__admin_prometheus(struct rw_admin *a, const struct admin_req *r, struct admin_body *b,
+                              const char **type);
+uint16_t rw__admin_reset_counters(struct rw_admin *a, const struct admin_req *r,
+                                  struct admin_body *b, const char **type);
+
+/* admin/dashboard.c: GET /, the live HTML dashboard.  The page is admin/dashboard.html, turned
+   into dashboard_html.c in the build dir by cmake/embed.cmake (len excludes the trailing 0). */
+extern const unsigned char rw__admin_dashboard_html[];
+extern const size_t rw__admin_dashboard_html_len;
+uint16_t rw__admin_dashboard(struct rw_admin *a, const struct admin_req *r, struct admin_body *b,
+                             const char **type);
+
+/* admin/flush.c: the stats flush timer and statsd sinks on the admin thread.  start: 0 or
+   -errno with init_err set; stop: when draining starts; free: once the engine is gone. */
+int rw__admin_flush_start(struct rw_admin *a);
+void rw__admin_flush_stop(struct rw_admin *a);
+void rw__admin_flush_free(struct rw_admin *a);
 
 #endif

@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "dns/resolver.h"
+#include "lb/cluster_stats.h"
 #include "lb/cluster.h"
 
 struct dns_cluster;
@@ -137,6 +138,9 @@ static int build(struct rw_clusters *s, const struct rw_config *cfg)
 		c->cb.min_retry_concurrency =
 		    cc->cb[RW_CONFIG_PRIORITY_DEFAULT].min_retry_concurrency;
 		pthread_mutex_init(&c->writer, NULL);
+		r = rw_cluster_stats_register(c);
+		if (r)
+			return r;
 		addrs = calloc(n ? n : 1, sizeof(*addrs));
 		if (!addrs)
 			return -ENOMEM;

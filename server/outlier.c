@@ -22,6 +22,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "lb/cluster.h"
+#include "lb/cluster_stats.h"
 #include "lb/outlier.h"
 #include "server/clusters.h"
 
@@ -30,6 +31,9 @@
 struct od_cluster {
 	struct rw_cluster *c;
 	struct rw_outlier_detector det;
+	/* What the stats were given so far (the detector's counts are tick-thread only). */
+	uint64_t enforced[RW_OUTLIER_EJECT_TYPES], detected[RW_OUTLIER_EJECT_TYPES];
+	uint64_t overflow;
 };
 
 struct rw_outlier_driver {
@@ -102,6 +106,47 @@ static void log_changes(struct od_cluster *oc, struct rw_host_set *set,
 	            oc->c->name, ch->ejected, ch->unejected, used ? names : "none");
 }
 
+/* The detector's new counts into cluster.<name>.outlier_detection.* */
+static void count_ejections(struct od_cluster *oc)
+{
+	static const struct {
+		unsigned enforced, detected;
+	} by_type[RW_OUTLIER_EJECT_TYPES] = {
+	    [RW_OUTLIER_EJECT_CONSECUTIVE_5XX] = {RW_CS_OD_ENFORCED_CONSECUTIVE_5XX,
+	                                          RW_CS_OD_DETECTED_CONSECUTIVE_5XX},
+	    [RW_OUTLIER_EJECT_CONSECUTIVE_GATEWAY] =
+		{RW_CS_OD_ENFORCED_CONSECUTIVE_GATEWAY_FAILURE,
+	         RW_CS_OD_DETECTED_CONSECUTIVE_GATEWAY_FAILURE},
+	    [RW_OUTLIER_EJECT_CONSECUTIVE_LOCAL] =
+		{RW_CS_OD_ENFORCED_CONSECUTIVE_LOCAL_ORIGIN_FAILURE,
+	         RW_CS_OD_DETECTED_CONSECUTIVE_LOCAL_ORIGIN_FAILURE},
+	    [RW_OUTLIER_EJECT_SUCCESS_RATE] = {RW_CS_OD_ENFORCED_SUCCESS_RATE,
+	                                       RW_CS_OD_DETECTED_SUCCESS_RATE},
+	    [RW_OUTLIER_EJECT_SUCCESS_RATE_LOCAL] = {RW_CS_OD_ENFORCED_LOCAL_ORIGIN_SUCCESS_RATE,
+	                                             RW_CS_OD_DETECTED_LOCAL_ORIGIN_SUCCESS_RATE},
+	    [RW_OUTLIER_EJECT_FAILURE_PERCENTAGE] = {RW_CS_OD_ENFORCED_FAILURE_PERCENTAGE,
+	                                             RW_CS_OD_DETECTED_FAILURE_PERCENTAGE},
+	    [RW_OUTLIER_EJECT_FAILURE_PERCENTAGE_LOCAL] =
+		{RW_CS_OD_ENFORCED_LOCAL_ORIGIN_FAILURE_PERCENTAGE,
+	         RW_CS_OD_DETECTED_LOCAL_ORIGIN_FAILURE_PERCENTAGE},
+	};
+	const struct rw_stats_scope *cs = &oc->c->stats;
+
+	for (int t = 0; t < RW_OUTLIER_EJECT_TYPES; t++) {
+		uint64_t e = oc->det.ejections_enforced[t] - oc->enforced[t];
+		uint64_t x = oc->det.ejections_detected[t] - oc->detected[t];
+
+		rw_stat_add(cs, by_type[t].enforced, e);
+		rw_stat_add(cs, by_type[t].detected, x);
+		rw_stat_add(cs, RW_CS_OD_EJECTIONS_ENFORCED_TOTAL, e);
+		rw_stat_add(cs, RW_CS_OD_EJECTIONS_TOTAL, x);
+		oc->enforced[t] = oc->det.ejections_enforced[t];
+		oc->detected[t] = oc->det.ejections_detected[t];
+	}
+	rw_stat_add(cs, RW_CS_OD_EJECTIONS_OVERFLOW, oc->det.ejections_overflow - oc->overflow);
+	oc->overflow = oc->det.ejections_overflow;
+}
+
 static void tick_cluster(struct rw_outlier_driver *d, struct od_cluster *oc, uint64_t now)
 {
 	struct rw_outlier_changes ch;
@@ -111,6 +156,7 @@ static void tick_cluster(struct rw_outlier_driver *d, struct od_cluster *oc, uin
 	pthread_mutex_lock(&oc->c->writer);
 	set = rw_cluster_hosts_writer(oc->c);
 	changed = rw_outlier_tick(&oc->det, set, now, next_random(d), &ch);
+	count_ejections(oc);
 	if (changed)
 		log_changes(oc, set, &ch);
 	pthread_mutex_unlock(&oc->c->writer);
@@ -124,6 +170,7 @@ static void *driver_main(void *arg)
 	struct timespec deadline;
 	bool stop = false;
 
+	(void)rw_stats_thread_attach(); /* failing that, counts go to the shared block */
 	while (!stop) {
 		uint64_t now = rw_clock_ms();
 

@@ -29,14 +29,18 @@
 #include "core/log.h"
 #include "health/checker.h"
 #include "lb/epoch.h"
+#include "proxy/access_log.h"
 #include "proxy/echo.h"
 #include "proxy/http.h"
+#include "proxy/stats.h"
 #include "proxy/tcp_proxy.h"
 #include "proxy/worker.h"
 #include "ring/engine.h"
 #include "server/clusters.h"
 #include "server/options.h"
 #include "server/outlier.h"
+#include "server/stats.h"
+#include "stats/stats.h"
 
 #define LISTEN_BACKLOG 4096
 /* Longest start-up wait for first DNS answers: c-ares' first-try timeout per server. */
@@ -48,7 +52,8 @@ struct listener_rt {
 	struct rw_echo_config echo;     /* when it is echo */
 	struct rw_http_config *http;    /* when it is an HTTP connection manager */
 	enum rw_config_filter_kind kind;
-	int *fds; /* one per worker */
+	int *fds;                    /* one per worker */
+	struct rw_config_addr bound; /* port 0 resolved (admin /listeners) */
 };
 
 struct worker_rt {
@@ -62,6 +67,7 @@ struct worker_rt {
 	struct rw_http_listener *http_ctx;
 	int init_result;
 	char init_err[256];
+	bool reported; /* setup finished (eng is set), under srv->lock */
 };
 
 struct server {
@@ -72,6 +78,9 @@ struct server {
 	struct rw_health *health;
 	struct rw_admin *admin;
 	struct rw_cluster **admin_clusters;
+	struct rw_admin_listener *admin_listeners;
+	/* POST /drain_listeners: 1 stop accepting, 2 graceful; workers that start later apply it */
+	int listeners_stopped;
 	struct listener_rt *listeners;
 	size_t n_listeners;
 	struct worker_rt *workers;
@@ -121,30 +130,86 @@ static int start_health(struct server *s, const struct rw_config *cfg)
 	return r;
 }
 
+/*
+ * POST /drain_listeners, on the admin thread: every running worker's engine is asked to
+ * close its listening sockets (an atomic and an eventfd write each, never blocking); a
+ * worker still starting applies it when it reports ready.  The process keeps running.
+ */
+static void drain_listeners(void *ctx, bool graceful)
+{
+	struct server *s = ctx;
+	int want = graceful ? 2 : 1;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->listeners_stopped < want)
+		s->listeners_stopped = want;
+	for (int w = 0; w < s->n_workers; w++)
+		if (s->workers[w].reported && !s->workers[w].init_result)
+			rw_engine_stop_listening(s->workers[w].eng, graceful);
+	pthread_mutex_unlock(&s->lock);
+}
+
 /* The admin listener, on its own thread, when the bootstrap has admin.address. */
 static int start_admin(struct server *s, const struct rw_config *cfg)
 {
 	size_t n = rw_clusters_count(s->clusters);
-	struct rw_admin_options ao = {
-	    .addr = &cfg->admin.addr, .concurrency = s->opt->concurrency, .version = RW_VERSION};
+	struct rw_admin_options ao = {.addr = cfg->admin.present ? &cfg->admin.addr : NULL,
+	                              .concurrency = s->opt->concurrency,
+	                              .version = RW_VERSION,
+	                              .config = cfg,
+	                              .n_listeners = s->n_listeners,
+	                              .drain_listeners = drain_listeners,
+	                              .drain_ctx = s};
 	struct rw_cluster **cl;
 	char err[256];
 	int r;
 
-	if (!cfg->admin.present)
+	if (!cfg->admin.present && !cfg->n_stats_sinks)
 		return 0;
 	cl = calloc(n ? n : 1, sizeof(*cl));
-	if (!cl)
+	s->admin_listeners =
+	    calloc(s->n_listeners ? s->n_listeners : 1, sizeof(*s->admin_listeners));
+	if (!cl || !s->admin_listeners) {
+		free(cl);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < n; i++)
 		cl[i] = rw_clusters_at(s->clusters, i);
+	for (size_t i = 0; i < s->n_listeners; i++) {
+		s->admin_listeners[i].name = s->listeners[i].cfg->name;
+		s->admin_listeners[i].addr = &s->listeners[i].bound;
+	}
 	s->admin_clusters = cl;
 	ao.clusters = cl;
 	ao.n_clusters = n;
+	ao.listeners = s->admin_listeners;
 	r = rw_admin_start(&ao, &s->admin, err, sizeof(err));
 	if (r)
 		rw_log_error("main", "admin: %s", err);
 	return r;
+}
+
+/* listener.<address>.* (Envoy writes the address with '_' for ':'), and tcp.<prefix>.*. */
+static int register_listener_stats(struct listener_rt *l, const char *bound)
+{
+	struct rw_stats_scope *ls = NULL;
+	struct rw_stats_scope scratch;
+	char name[128];
+	int r;
+
+	snprintf(name, sizeof(name), "%s", bound);
+	for (char *p = name; *p; p++)
+		if (*p == ':')
+			*p = '_';
+	if (l->kind == RW_CONFIG_FILTER_TCP_PROXY) {
+		r = rw_tcp_stats_register(l->tcp.stat_prefix, &l->tcp.stats);
+		if (r)
+			return r;
+		ls = &l->tcp.lstats;
+	} else if (l->kind == RW_CONFIG_FILTER_HTTP_CONNECTION_MANAGER) {
+		ls = rw_http_config_listener_stats(l->http);
+	}
+	return rw_listener_stats_register(name, ls ? ls : &scratch);
 }
 
 static int open_listeners(struct server *s, const struct rw_config *cfg)
@@ -164,6 +229,7 @@ static int open_listeners(struct server *s, const struct rw_config *cfg)
 		const struct rw_config_filter *f =
 		    &lc->chains[0].filters[lc->chains[0].n_filters - 1];
 		struct rw_config_addr a = lc->addr;
+		char err[256];
 
 		l->cfg = lc;
 		l->kind = f->kind;
@@ -173,9 +239,12 @@ static int open_listeners(struct server *s, const struct rw_config *cfg)
 			l->tcp.cluster = rw_clusters_find(s->clusters, f->u.tcp_proxy.cluster);
 			l->tcp.idle_timeout_ms = f->u.tcp_proxy.idle_timeout_ms;
 			l->tcp.down_buffer_limit = lc->buffer_limit;
+			r = rw_tcp_proxy_config_logs(&l->tcp, &f->u.tcp_proxy, err, sizeof(err));
+			if (r) {
+				rw_log_error("main", "listener '%s': %s", lc->name, err);
+				return r;
+			}
 		} else if (f->kind == RW_CONFIG_FILTER_HTTP_CONNECTION_MANAGER) {
-			char err[256];
-
 			r = rw_http_config_build(&f->u.hcm, lc->name, lc->buffer_limit,
 			                         lookup_cluster, s->clusters, &l->http, err,
 			                         sizeof(err));
@@ -207,8 +276,15 @@ static int open_listeners(struct server *s, const struct rw_config *cfg)
 			/* Port 0: every worker's socket joins the port the first one got. */
 			memcpy(&a.ss, &bound, a.len);
 		}
+		l->bound = a;
 		rw_log_info("main", "listener '%s' listening on %s", lc->name,
 		            rw_config_addr_format(&a, addr, sizeof(addr)));
+		r = register_listener_stats(l, addr);
+		if (r) {
+			rw_log_error("main", "listener '%s': cannot register stats: %s", lc->name,
+			             strerror(-r));
+			return r;
+		}
 	}
 	return 0;
 }
@@ -237,6 +313,9 @@ static void report_ready(struct worker_rt *w, int r)
 
 	pthread_mutex_lock(&s->lock);
 	w->init_result = r;
+	w->reported = true;
+	if (!r && s->listeners_stopped) /* POST /drain_listeners came during start-up */
+		rw_engine_stop_listening(w->eng, s->listeners_stopped == 2);
 	s->n_ready++;
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
@@ -300,6 +379,9 @@ static void *worker_main(void *arg)
 	const struct rw_engine_stats *st;
 	int r = rw_lb_epoch_register();
 
+	if (rw_stats_thread_attach())
+		rw_log_warn("main", "worker %d: no stats block of its own (shared)", w->id);
+
 	if (r)
 		snprintf(w->init_err, sizeof(w->init_err), "no free host-set reader slot");
 	else
@@ -311,6 +393,7 @@ static void *worker_main(void *arg)
 	}
 	r = rw_engine_run(w->eng);
 	rw_http_worker_fini(&w->pw);
+	rw_access_log_worker_fini(&w->pw);
 	rw_lb_epoch_unregister();
 	st = rw_engine_stats(w->eng);
 	rw_log_info("main",
@@ -361,6 +444,7 @@ static void free_server(struct server *s)
 					rw_fd_close(s->listeners[i].fds[w]);
 		free(s->listeners[i].fds);
 		rw_http_config_free(s->listeners[i].http);
+		rw_tcp_proxy_config_fini(&s->listeners[i].tcp);
 	}
 	rw_clusters_destroy(s->clusters);
 	free(s->listeners);
@@ -417,6 +501,7 @@ static void wait_for_workers(struct server *s, const sigset_t *set)
 			continue;
 		}
 		if (++count == 1) {
+			rw_server_stats_draining();
 			rw_log_info("main", "caught %s: draining (deadline %llus)", strsignal(sig),
 			            (unsigned long long)s->opt->drain_time_s);
 			for (w = 0; w < s->n_workers; w++)
@@ -450,6 +535,10 @@ int rw_runtime_serve(const struct rw_config *cfg, const struct rw_options *opt)
 	srv.workers = calloc((size_t)srv.n_workers, sizeof(*srv.workers));
 	if (!srv.workers) {
 		rw_log_error("main", "out of memory");
+		goto out;
+	}
+	if (rw_server_stats_register(opt->concurrency)) {
+		rw_log_error("main", "cannot register the server stats");
 		goto out;
 	}
 	if (rw_clusters_create(cfg, &srv.clusters))
@@ -510,9 +599,11 @@ stop:
 out:
 	rw_admin_stop(srv.admin); /* it reads the clusters */
 	free(srv.admin_clusters);
+	free(srv.admin_listeners);
 	rw_outlier_driver_stop(srv.outlier); /* workers are gone: nobody reports any more */
 	/* Before the clusters it writes to are destroyed. */
 	rw_health_stop(srv.health);
 	free_server(&srv);
+	rw_stats_free_all(); /* every thread that recorded is gone */
 	return rc;
 }
