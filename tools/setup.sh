@@ -16,7 +16,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 run_pkgs=(build-essential cmake pkg-config liburing-dev libyaml-dev libpcre2-dev libc-ares-dev libxxhash-dev netcat-openbsd curl)
 test_pkgs=(clang llvm g++ libbenchmark-dev libclang-rt-14-dev libcmocka-dev python3 iproute2 procps haproxy nginx
-	libnginx-mod-stream)
+	libnginx-mod-stream chromium)
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
