@@ -39,7 +39,7 @@ from benchlib import (REPO, Direct, Peer, Process, choose_cpus, descendants, env
 TOOLS = ("rw-upstream", "rw-loadgen")
 # What ringway says about a config part it cannot serve (older builds refused the HCM itself).
 RINGWAY_REFUSED = "not supported by ringway yet"
-ORDER = ["direct", "haproxy", "nginx", "ringway"]
+ORDER = ["direct", "haproxy", "nginx", "ringway", "ringway-obs"]
 
 
 # --------------------------------------------------------------------------- peers
@@ -208,7 +208,64 @@ class Ringway(Peer):
         self.exit_info = parse_ringway_exit(stderr)
 
 
-PEERS = {"direct": Direct, "haproxy": HAProxy, "nginx": Nginx, "ringway": Ringway}
+class RingwayObserved(Ringway):
+    """ringway as an operator runs it: an access log to a file (Envoy's default format) and the
+    admin listener, scraped every second for /stats?format=json and /stats/prometheus while
+    the load runs (the scrapes' CPU is in the proxy's, where it belongs)."""
+
+    name = "ringway-obs"
+
+    def config(self, upstream_port, phase):
+        cfg = super().config(upstream_port, phase)
+        self.admin_port = free_port()
+        self.log_path = self.tmp / f"access-{phase}.log"
+        text = cfg.read_text()
+        text = text.replace("          http_filters:\n", f"""          access_log:
+          - name: envoy.access_loggers.file
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+              path: {self.log_path}
+          http_filters:
+""", 1)
+        text = (f"admin:\n  address: {{socket_address: {{address: 127.0.0.1, port_value: "
+                f"{self.admin_port}}}}}\nstats_flush_interval: 1s\n") + text
+        cfg.write_text(text)
+        return cfg
+
+    def start(self, upstream_port, phase):
+        import threading
+        import urllib.request
+
+        super().start(upstream_port, phase)
+        self.scrapes = 0
+        self._stop = threading.Event()
+
+        def scrape():
+            base = f"http://127.0.0.1:{self.admin_port}"
+            while not self._stop.wait(1.0):
+                for path in ("/stats?format=json", "/stats/prometheus"):
+                    try:
+                        with urllib.request.urlopen(base + path, timeout=5) as r:
+                            r.read()
+                        self.scrapes += 1
+                    except OSError:
+                        pass
+
+        self._scraper = threading.Thread(target=scrape, daemon=True)
+        self._scraper.start()
+
+    def stop(self):
+        if getattr(self, "_scraper", None):
+            self._stop.set()
+            self._scraper.join()
+            self._scraper = None
+            log(f"{self.name}: {self.scrapes} scrapes; access log "
+                f"{self.log_path.stat().st_size if self.log_path.exists() else 0} bytes")
+        super().stop()
+
+
+PEERS = {"direct": Direct, "haproxy": HAProxy, "nginx": Nginx, "ringway": Ringway,
+         "ringway-obs": RingwayObserved}
 
 
 # --------------------------------------------------------------------------- load
