@@ -201,21 +201,31 @@ static void json(const struct rw_stats_read *rd, const struct stats_query *q, st
 	rw__admin_put(b, "]}\n");
 }
 
+/* The query and a merged read of every block: 0, or the status of the error answered in b. */
+static uint16_t begin(const struct admin_req *r, struct admin_body *b, struct stats_query *q,
+                      struct rw_stats_read *rd)
+{
+	if (query_parse(r, q, b))
+		return 400;
+	if (rw_stats_read(rd)) {
+		query_free(q);
+		rw__admin_put(b, "out of memory\n");
+		return 503;
+	}
+	return 0;
+}
+
 uint16_t rw__admin_stats(struct rw_admin *a, const struct admin_req *r, struct admin_body *b,
                          const char **type)
 {
 	struct rw_stats_read rd;
 	struct stats_query q;
 	char fmt[16] = "";
+	uint16_t err = begin(r, b, &q, &rd);
 
 	(void)a;
-	if (query_parse(r, &q, b))
-		return 400;
-	if (rw_stats_read(&rd)) {
-		query_free(&q);
-		rw__admin_put(b, "out of memory\n");
-		return 503;
-	}
+	if (err)
+		return err;
 	if (rw__admin_query(r, "format", fmt, sizeof(fmt)) && strcmp(fmt, "json") == 0) {
 		*type = "application/json";
 		json(&rd, &q, b);
@@ -248,15 +258,11 @@ uint16_t rw__admin_prometheus(struct rw_admin *a, const struct admin_req *r, str
 	struct rw_stats_read rd;
 	struct stats_query q;
 	const char *last = "";
+	uint16_t err = begin(r, b, &q, &rd);
 
 	(void)a;
-	if (query_parse(r, &q, b))
-		return 400;
-	if (rw_stats_read(&rd)) {
-		query_free(&q);
-		rw__admin_put(b, "out of memory\n");
-		return 503;
-	}
+	if (err)
+		return err;
 	*type = "text/plain; version=0.0.4";
 	for (size_t i = 0; i < rd.n; i++) {
 		const struct rw_stat_view *v = &rd.v[rd.by_prom[i]];

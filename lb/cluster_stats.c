@@ -8,18 +8,9 @@
 #include "lb/epoch.h"
 #include "stats/stats.h"
 
-#define C(n)                                                                                       \
-	{                                                                                          \
-		n, RW_STAT_COUNTER, RW_STAT_UNIT_NONE                                              \
-	}
-#define G(n)                                                                                       \
-	{                                                                                          \
-		n, RW_STAT_GAUGE, RW_STAT_UNIT_NONE                                                \
-	}
-#define H(n)                                                                                       \
-	{                                                                                          \
-		n, RW_STAT_HISTOGRAM, RW_STAT_UNIT_MS                                              \
-	}
+#define C RW_STAT_C
+#define G RW_STAT_G
+#define H RW_STAT_H
 
 static const struct rw_stat_def scalars[RW_CS__N] = {
     [RW_CS_UPSTREAM_CX_TOTAL] = C("upstream_cx_total"),

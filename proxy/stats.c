@@ -3,18 +3,9 @@
 
 #include <stdio.h>
 
-#define C(n)                                                                                       \
-	{                                                                                          \
-		n, RW_STAT_COUNTER, RW_STAT_UNIT_NONE                                              \
-	}
-#define G(n)                                                                                       \
-	{                                                                                          \
-		n, RW_STAT_GAUGE, RW_STAT_UNIT_NONE                                                \
-	}
-#define H(n)                                                                                       \
-	{                                                                                          \
-		n, RW_STAT_HISTOGRAM, RW_STAT_UNIT_MS                                              \
-	}
+#define C RW_STAT_C
+#define G RW_STAT_G
+#define H RW_STAT_H
 
 static const struct rw_stat_def http_scalars[RW_HS__N] = {
     [RW_HS_DOWNSTREAM_CX_TOTAL] = C("downstream_cx_total"),

@@ -46,6 +46,20 @@ struct rw_stat_def {
 	enum rw_stat_unit unit;
 };
 
+/* Table entries: RW_STAT_C("upstream_rq_total"), gauges, histograms in milliseconds. */
+#define RW_STAT_C(n)                                                                               \
+	{                                                                                          \
+		n, RW_STAT_COUNTER, RW_STAT_UNIT_NONE                                              \
+	}
+#define RW_STAT_G(n)                                                                               \
+	{                                                                                          \
+		n, RW_STAT_GAUGE, RW_STAT_UNIT_NONE                                                \
+	}
+#define RW_STAT_H(n)                                                                               \
+	{                                                                                          \
+		n, RW_STAT_HISTOGRAM, RW_STAT_UNIT_MS                                              \
+	}
+
 /*
  * A registered scope: where its stats live.  Zeroed = unregistered (records are dropped).
  * Scalars (counters, gauges) take two slots each (a gauge's increments and decrements, so a

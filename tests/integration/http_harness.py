@@ -587,6 +587,23 @@ def http_request(addr, method="GET", target="/", headers=(("Host", "example.com"
         c.close()
 
 
+def read_lines(path, n, timeout=5.0):
+    """The lines of a file (an access log) once it has at least n, or what it has at the
+    deadline (the caller asserts the count)."""
+    deadline = time.time() + timeout
+    lines = []
+    while time.time() < deadline:
+        try:
+            with open(path) as f:
+                lines = f.read().splitlines()
+        except FileNotFoundError:
+            lines = []
+        if len(lines) >= n:
+            return lines
+        time.sleep(0.05)
+    return lines
+
+
 def http_raw(addr, raw, timeout=5.0, head_request=False):
     """Send raw request bytes on a fresh connection; returns (ClientResponse, closed) where
     closed tells whether the proxy closed the connection after the response (within 2 s)."""

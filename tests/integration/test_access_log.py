@@ -17,6 +17,7 @@ import re
 import tempfile
 import time
 
+import http_harness
 from http_harness import (
     ClosedPort,
     HttpTestCase,
@@ -64,16 +65,7 @@ def in_request_order(lines):
 
 
 def read_lines(path, n, timeout=5.0):
-    deadline = time.time() + timeout
-    lines = []
-    while time.time() < deadline:
-        if os.path.exists(path):
-            with open(path) as f:
-                lines = f.read().splitlines()
-            if len(lines) >= n:
-                return in_request_order(lines)
-        time.sleep(0.05)
-    return in_request_order(lines)
+    return in_request_order(http_harness.read_lines(path, n, timeout))
 
 
 class AccessLog(HttpTestCase):

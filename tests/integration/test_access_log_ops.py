@@ -34,6 +34,7 @@ from http_harness import (
     http_config,
     http_request,
     main,
+    read_lines,
     route,
     socket_address,
     start_proxy,
@@ -55,17 +56,6 @@ def file_log(path, log_format):
             "typed_config": {"@type": FILE_TYPE, "path": path, "log_format": log_format}}
 
 
-def read_lines(path, n, timeout=5.0):
-    deadline = time.time() + timeout
-    lines = []
-    while time.time() < deadline:
-        if os.path.exists(path):
-            with open(path) as f:
-                lines = f.read().splitlines()
-            if len(lines) >= n:
-                return lines
-        time.sleep(0.05)
-    return lines
 
 
 JSON_OPS = {
