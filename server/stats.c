@@ -46,23 +46,6 @@ static int64_t zero(void *arg)
 	return 0;
 }
 
-/* Bytes the allocator handed out (Envoy's tcmalloc figure; glibc's here). */
-static int64_t memory_allocated(void *arg)
-{
-	struct mallinfo2 mi = mallinfo2();
-
-	(void)arg;
-	return (int64_t)(mi.uordblks + mi.hblkhd);
-}
-
-static int64_t memory_heap_size(void *arg)
-{
-	struct mallinfo2 mi = mallinfo2();
-
-	(void)arg;
-	return (int64_t)(mi.arena + mi.hblkhd);
-}
-
 /* Resident set size, from /proc/self/statm. */
 static int64_t memory_physical_size(void *arg)
 {
@@ -76,6 +59,24 @@ static int64_t memory_physical_size(void *arg)
 		resident = 0;
 	fclose(f);
 	return resident * sysconf(_SC_PAGESIZE);
+}
+
+/* Bytes the allocator handed out (Envoy's tcmalloc figure; glibc's here).  A sanitizer's
+ * allocator leaves glibc's counters at 0: the resident size stands in then. */
+static int64_t memory_allocated(void *arg)
+{
+	struct mallinfo2 mi = mallinfo2();
+	int64_t n = (int64_t)(mi.uordblks + mi.hblkhd);
+
+	return n ? n : memory_physical_size(arg);
+}
+
+static int64_t memory_heap_size(void *arg)
+{
+	struct mallinfo2 mi = mallinfo2();
+	int64_t n = (int64_t)(mi.arena + mi.hblkhd);
+
+	return n ? n : memory_physical_size(arg);
 }
 
 int rw_server_stats_register(int n_workers)
