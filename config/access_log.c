@@ -2,8 +2,9 @@
  * config.accesslog.v3.AccessLog: the access_log list of the HCM and of tcp_proxy.  Served: the file
  * logger (envoy.extensions.access_loggers.file.v3.FileAccessLog) and the stdout / stderr stream
  * loggers, with a text format (text_format_source.inline_string, or the deprecated
- * text_format) or a json_format (nested objects too); and one filter of status_code_filter,
- * duration_filter, not_health_check_filter or response_flag_filter.  Formats use the header
+ * text_format) or a json_format (nested objects too); and a filter: status_code, duration,
+ * not_health_check, response_flag, runtime, traceable and header filters, combined by
+ * and_filter / or_filter to RW_CONFIG_AL_FILTER_MAX_DEPTH levels.  Formats use the header
  * formatter's %OPERATOR% syntax and are checked the same way (headers.c), with the
  * access-log-only operators (%DURATION%, %BYTES_SENT%, ...) allowed.
  */
@@ -161,17 +162,29 @@ static int typed_config(struct rw__ctx *ctx, const struct rw__node *v, void *obj
 	return rw__any_type_unsupported(ctx, type, name);
 }
 
-/* ---- filter: AccessLogFilter ---- */
+/* ---- filter: AccessLogFilter, a tree (and_filter / or_filter hold filters) ---- */
+
+/* The filter node being filled and its level (the access log's own filter is level 1). */
+struct filter_walk {
+	struct rw_config_access_log_filter *f;
+	unsigned depth;
+};
+
+#define FW(obj)  ((struct filter_walk *)(obj))
+#define FLT(obj) (FW(obj)->f)
+
+static int filter_node(struct rw__ctx *ctx, const struct rw__node *v,
+                       struct rw_config_access_log_filter *f, unsigned depth);
 
 static int runtime_value(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 {
-	return rw__get_uint(ctx, v, UINT32_MAX, &LOG(obj)->cmp_value);
+	return rw__get_uint(ctx, v, UINT32_MAX, &FLT(obj)->u.cmp.value);
 }
 
+/* No runtime layer: the default (default_value, percent_sampled) is what applies. */
 static int runtime_key(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 {
 	(void)obj;
-	/* No runtime layer: default_value is what applies. */
 	if (v->kind != RW__NODE_SCALAR)
 		return rw__fail(ctx, v, "expected a string");
 	return 0;
@@ -189,7 +202,7 @@ static int cmp_op(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 	int rc = rw__get_enum(ctx, v, ops, RW__N(ops), &op);
 
 	if (rc == 0)
-		LOG(obj)->cmp_op = (enum rw_config_cmp_op)op;
+		FLT(obj)->u.cmp.op = (enum rw_config_cmp_op)op;
 	return rc;
 }
 
@@ -214,24 +227,36 @@ static const struct rw__field comparison_filter_fields[] = {
 
 static int status_code_filter(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 {
-	LOG(obj)->filter = RW_CONFIG_AL_FILTER_STATUS_CODE;
+	FLT(obj)->kind = RW_CONFIG_AL_FILTER_STATUS_CODE;
 	return rw__walk_map(ctx, v, comparison_filter_fields, RW__N(comparison_filter_fields), obj);
 }
 
 static int duration_filter(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 {
-	LOG(obj)->filter = RW_CONFIG_AL_FILTER_DURATION;
+	FLT(obj)->kind = RW_CONFIG_AL_FILTER_DURATION;
 	return rw__walk_map(ctx, v, comparison_filter_fields, RW__N(comparison_filter_fields), obj);
+}
+
+/* NotHealthCheckFilter and TraceableFilter: messages without fields. */
+static int empty_message(struct rw__ctx *ctx, const struct rw__node *v, const char *what)
+{
+	if (v->kind != RW__NODE_MAP && !rw__is_null(v))
+		return rw__fail(ctx, v, "expected a mapping");
+	if (v->kind == RW__NODE_MAP && v->n)
+		return rw__fail(ctx, v, "%s has no fields", what);
+	return 0;
 }
 
 static int not_health_check_filter(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 {
-	LOG(obj)->filter = RW_CONFIG_AL_FILTER_NOT_HEALTH_CHECK;
-	if (v->kind != RW__NODE_MAP && !rw__is_null(v))
-		return rw__fail(ctx, v, "expected a mapping");
-	if (v->kind == RW__NODE_MAP && v->n)
-		return rw__fail(ctx, v, "not_health_check_filter has no fields");
-	return 0;
+	FLT(obj)->kind = RW_CONFIG_AL_FILTER_NOT_HEALTH_CHECK;
+	return empty_message(ctx, v, "not_health_check_filter");
+}
+
+static int traceable_filter(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	FLT(obj)->kind = RW_CONFIG_AL_FILTER_TRACEABLE;
+	return empty_message(ctx, v, "traceable_filter");
 }
 
 /* Envoy's short names in its print order: bit i is the same as proxy/'s RW_RF_* bit i. */
@@ -245,7 +270,7 @@ static int walk_flag(struct rw__ctx *ctx, const struct rw__node *item, size_t in
 	if (item->kind == RW__NODE_SCALAR)
 		for (size_t i = 0; i < RW__N(flag_names); i++)
 			if (strcmp(item->u.s.text, flag_names[i]) == 0) {
-				LOG(obj)->flag_mask |= 1u << i;
+				FLT(obj)->u.flag_mask |= 1u << i;
 				return 0;
 			}
 	return rw__fail(ctx, item, "unknown or unsupported response flag");
@@ -262,37 +287,183 @@ static const struct rw__field response_flag_fields[] = {
 
 static int response_flag_filter(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 {
-	LOG(obj)->filter = RW_CONFIG_AL_FILTER_RESPONSE_FLAG;
+	FLT(obj)->kind = RW_CONFIG_AL_FILTER_RESPONSE_FLAG;
 	if (rw__is_null(v))
 		return 0;
 	return rw__walk_map(ctx, v, response_flag_fields, RW__N(response_flag_fields), obj);
+}
+
+/* RuntimeFilter: the runtime key is required (min_bytes 1) but only checked. */
+static int rt_key(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	char *key = NULL;
+	int rc = rw__get_string(ctx, v, &key);
+
+	(void)obj;
+	if (rc == 0 && !key[0])
+		rc = rw__fail(ctx, v, "runtime_key must not be empty");
+	free(key);
+	return rc;
+}
+
+static int rt_percent(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	struct rw_config_access_log_filter *f = FLT(obj);
+
+	if (rw__is_null(v))
+		return 0;
+	return rw__get_fraction(ctx, v, &f->u.runtime.numerator, &f->u.runtime.denominator);
+}
+
+static int rt_independent(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	return rw__get_bool(ctx, v, &FLT(obj)->u.runtime.independent_randomness);
+}
+
+static const struct rw__field runtime_fields[] = {
+    RW__FIELD("runtime_key", rt_key),
+    RW__FIELD("percent_sampled", rt_percent),
+    RW__FIELD("use_independent_randomness", rt_independent),
+};
+
+static int runtime_filter(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	struct rw_config_access_log_filter *f = FLT(obj);
+
+	f->kind = RW_CONFIG_AL_FILTER_RUNTIME;
+	f->u.runtime.denominator = 100; /* percent_sampled absent: 0/HUNDRED, never */
+	if (rw__is_null(v) || (v->kind == RW__NODE_MAP && !rw__map_get(v, "runtime_key", false)))
+		return rw__fail(ctx, v, "missing required field 'runtime_key'");
+	return rw__walk_map(ctx, v, runtime_fields, RW__N(runtime_fields), obj);
+}
+
+static int walk_child(struct rw__ctx *ctx, const struct rw__node *item, size_t index, void *obj)
+{
+	return filter_node(ctx, item, &FLT(obj)->u.list.filters[index], FW(obj)->depth + 1);
+}
+
+static int list_filters(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	struct rw_config_access_log_filter *f = FLT(obj);
+	int rc;
+
+	if (FW(obj)->depth >= RW_CONFIG_AL_FILTER_MAX_DEPTH)
+		return rw__fail(ctx, v, "access log filters nest deeper than %d levels",
+		                RW_CONFIG_AL_FILTER_MAX_DEPTH);
+	rc = rw__alloc_items(ctx, v, sizeof(*f->u.list.filters), (void **)&f->u.list.filters,
+	                     &f->u.list.n);
+	if (rc)
+		return rc;
+	rc = rw__walk_seq(ctx, v, walk_child, obj);
+	if (rc == 0 && f->u.list.n < 2)
+		return rw__fail(ctx, v, "filters needs at least 2 filters (has %zu)", f->u.list.n);
+	return rc;
+}
+
+static const struct rw__field and_or_fields[] = {
+    RW__FIELD("filters", list_filters),
+};
+
+static int and_or_filter(struct rw__ctx *ctx, const struct rw__node *v, void *obj,
+                         enum rw_config_access_log_filter_kind kind)
+{
+	FLT(obj)->kind = kind;
+	if (rw__is_null(v) || (v->kind == RW__NODE_MAP && !rw__map_get(v, "filters", false)))
+		return rw__fail(ctx, v, "missing required field 'filters' (at least 2 filters)");
+	return rw__walk_map(ctx, v, and_or_fields, RW__N(and_or_fields), obj);
+}
+
+static int and_filter(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	return and_or_filter(ctx, v, obj, RW_CONFIG_AL_FILTER_AND);
+}
+
+static int or_filter(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	return and_or_filter(ctx, v, obj, RW_CONFIG_AL_FILTER_OR);
+}
+
+static int hf_header(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	if (v->kind != RW__NODE_MAP)
+		return rw__fail(ctx, v, "expected a mapping");
+	return rw__walk_header_matcher(ctx, v, &FLT(obj)->u.header);
+}
+
+static const struct rw__field header_filter_fields[] = {
+    RW__FIELD("header", hf_header),
+};
+
+static int header_filter(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	FLT(obj)->kind = RW_CONFIG_AL_FILTER_HEADER;
+	if (rw__is_null(v) || (v->kind == RW__NODE_MAP && !rw__map_get(v, "header", false)))
+		return rw__fail(ctx, v, "missing required field 'header'");
+	return rw__walk_map(ctx, v, header_filter_fields, RW__N(header_filter_fields), obj);
 }
 
 static const struct rw__field filter_fields[] = {
     RW__FIELD("status_code_filter", status_code_filter),
     RW__FIELD("duration_filter", duration_filter),
     RW__FIELD("not_health_check_filter", not_health_check_filter),
+    RW__FIELD("traceable_filter", traceable_filter),
+    RW__FIELD("runtime_filter", runtime_filter),
+    RW__FIELD("and_filter", and_filter),
+    RW__FIELD("or_filter", or_filter),
+    RW__FIELD("header_filter", header_filter),
     RW__FIELD("response_flag_filter", response_flag_filter),
-    RW__UNSUPPORTED("traceable_filter"),
-    RW__UNSUPPORTED("runtime_filter"),
-    RW__UNSUPPORTED("and_filter"),
-    RW__UNSUPPORTED("or_filter"),
-    RW__UNSUPPORTED("header_filter"),
     RW__UNSUPPORTED("grpc_status_filter"),
     RW__UNSUPPORTED("extension_filter"),
     RW__UNSUPPORTED("metadata_filter"),
     RW__UNSUPPORTED("log_type_filter"),
 };
 
-static int filter(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+static int filter_node(struct rw__ctx *ctx, const struct rw__node *v,
+                       struct rw_config_access_log_filter *f, unsigned depth)
 {
-	static const char *const oneof[] = {"status_code_filter", "duration_filter",
-	                                    "not_health_check_filter", "response_flag_filter"};
+	static const char *const oneof[] = {
+	    "status_code_filter", "duration_filter", "not_health_check_filter",
+	    "traceable_filter",   "runtime_filter",  "and_filter",
+	    "or_filter",          "header_filter",   "response_flag_filter",
+	};
+	struct filter_walk w = {f, depth};
 	int which, rc = rw__oneof(ctx, v, oneof, RW__N(oneof), &which);
 
 	if (rc)
 		return rc;
-	return rw__walk_map(ctx, v, filter_fields, RW__N(filter_fields), obj);
+	rc = rw__walk_map(ctx, v, filter_fields, RW__N(filter_fields), &w);
+	if (rc == 0 && f->kind == RW_CONFIG_AL_FILTER_NONE)
+		return rw__fail(ctx, v,
+		                "an access log filter needs one of status_code_filter, "
+		                "duration_filter, not_health_check_filter, "
+		                "traceable_filter, runtime_filter, and_filter, or_filter, "
+		                "header_filter or response_flag_filter");
+	return rc;
+}
+
+static int filter(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
+{
+	if (rw__is_null(v))
+		return 0;
+	return filter_node(ctx, v, &LOG(obj)->filter, 1);
+}
+
+static void filter_free(struct rw_config_access_log_filter *f)
+{
+	switch (f->kind) {
+	case RW_CONFIG_AL_FILTER_AND:
+	case RW_CONFIG_AL_FILTER_OR:
+		for (size_t i = 0; i < f->u.list.n; i++)
+			filter_free(&f->u.list.filters[i]);
+		free(f->u.list.filters);
+		break;
+	case RW_CONFIG_AL_FILTER_HEADER:
+		free(f->u.header.name);
+		free(f->u.header.string.value);
+		break;
+	default:
+		break;
+	}
 }
 
 static int log_name(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
@@ -353,6 +524,7 @@ void rw__access_logs_free(struct rw_config_access_log *logs, size_t n)
 		free(l->path);
 		free(l->format);
 		json_fields_free(l->json_fields, l->n_json_fields);
+		filter_free(&l->filter);
 	}
 	free(logs);
 }

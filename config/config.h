@@ -446,14 +446,23 @@ struct rw_config_http_filter {
 };
 
 /* extensions.filters.network.http_connection_manager.v3.HttpConnectionManager */
-/* An access log's filter (config.accesslog.v3.AccessLogFilter); ringway serves one of these. */
+/* An access log's filter (config.accesslog.v3.AccessLogFilter): every kind but the gRPC,
+   metadata, log type and extension filters.  and / or hold a list of filters of any kind. */
 enum rw_config_access_log_filter_kind {
 	RW_CONFIG_AL_FILTER_NONE = 0,
 	RW_CONFIG_AL_FILTER_STATUS_CODE,
 	RW_CONFIG_AL_FILTER_DURATION,
 	RW_CONFIG_AL_FILTER_NOT_HEALTH_CHECK,
 	RW_CONFIG_AL_FILTER_RESPONSE_FLAG,
+	RW_CONFIG_AL_FILTER_RUNTIME,
+	RW_CONFIG_AL_FILTER_AND,
+	RW_CONFIG_AL_FILTER_OR,
+	RW_CONFIG_AL_FILTER_HEADER,
+	RW_CONFIG_AL_FILTER_TRACEABLE,
 };
+
+/* How deep and_filter / or_filter may nest (the top filter is level 1): evaluation recurses. */
+#define RW_CONFIG_AL_FILTER_MAX_DEPTH 16
 
 /* ComparisonFilter.Op (EQ, GE, LE as Envoy; NE, LT, GT accepted too). */
 enum rw_config_cmp_op {
@@ -479,6 +488,32 @@ struct rw_config_access_log_json_field {
 	size_t n_fields;
 };
 
+/*
+ * One node of an access log's filter tree.  and / or own an array of child nodes; the
+ * tree is at most RW_CONFIG_AL_FILTER_MAX_DEPTH deep and is evaluated without allocating
+ * (proxy/access_log.c rw_access_log_pass).
+ */
+struct rw_config_access_log_filter {
+	enum rw_config_access_log_filter_kind kind;
+	union {
+		struct {
+			enum rw_config_cmp_op op;
+			uint64_t value; /* default_value (no runtime layer) */
+		} cmp;                  /* STATUS_CODE, DURATION */
+		uint32_t flag_mask;     /* RESPONSE_FLAG: RW_RF_* bits; 0 = any flag set */
+		struct {
+			uint32_t numerator;   /* percent_sampled; default 0 (never), as Envoy */
+			uint32_t denominator; /* 100, 10000 or 1000000 */
+			bool independent_randomness;
+		} runtime;
+		struct rw_config_header_match header; /* HEADER: on the request headers */
+		struct {
+			struct rw_config_access_log_filter *filters;
+			size_t n; /* >= 2, as Envoy */
+		} list;           /* AND, OR */
+	} u;
+};
+
 struct rw_config_access_log {
 	char *name;
 	enum rw_config_access_log_kind kind;
@@ -487,10 +522,7 @@ struct rw_config_access_log {
 	bool json;    /* json_format: one object per line from json_fields */
 	struct rw_config_access_log_json_field *json_fields;
 	size_t n_json_fields;
-	enum rw_config_access_log_filter_kind filter;
-	enum rw_config_cmp_op cmp_op; /* status_code / duration */
-	uint64_t cmp_value;
-	uint32_t flag_mask; /* response_flag_filter: RW_RF_* bits; 0 = any flag set */
+	struct rw_config_access_log_filter filter; /* kind NONE: every line is written */
 };
 
 #define RW_CONFIG_ACCESS_LOG_DEFAULT                                                               \

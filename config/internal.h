@@ -353,12 +353,19 @@ int rw__get_regex_substitute(struct rw__ctx *ctx, const struct rw__node *map, ch
  */
 int rw__walk_header_matchers(struct rw__ctx *ctx, const struct rw__node *seq,
                              struct rw_config_header_match **out, size_t *n);
+/* One HeaderMatcher (a map, not a list) into *out, with the same rules; free its name and
+   string.value. */
+int rw__walk_header_matcher(struct rw__ctx *ctx, const struct rw__node *map,
+                            struct rw_config_header_match *out);
 int rw__header_matchers_copy(struct rw_config_header_match **dst,
                              const struct rw_config_header_match *src, size_t n);
 void rw__header_matchers_free(struct rw_config_header_match *m, size_t n);
 /* type.v3.FractionalPercent and core.v3.RuntimeFractionalPercent as parts per million. */
 int rw__get_fractional_percent(struct rw__ctx *ctx, const struct rw__node *node,
                                rw_config_ppm *out);
+/* A type.v3.FractionalPercent kept exact: numerator over 100, 10000 or 1000000. */
+int rw__get_fraction(struct rw__ctx *ctx, const struct rw__node *node, uint32_t *numerator,
+                     uint32_t *denominator);
 int rw__get_runtime_percent(struct rw__ctx *ctx, const struct rw__node *node, rw_config_ppm *out);
 int rw__walk_retry_policy(struct rw__ctx *ctx, const struct rw__node *map,
                           struct rw_config_retry_policy *p);

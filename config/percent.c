@@ -53,6 +53,19 @@ int rw__get_fractional_percent(struct rw__ctx *ctx, const struct rw__node *node,
 	return 0;
 }
 
+int rw__get_fraction(struct rw__ctx *ctx, const struct rw__node *node, uint32_t *numerator,
+                     uint32_t *denominator)
+{
+	struct fraction f = {0, 10000};
+	int rc = rw__walk_map(ctx, node, fractional_fields, RW__N(fractional_fields), &f);
+
+	if (rc)
+		return rc;
+	*numerator = (uint32_t)f.numerator; /* rw__get_uint bounded it by UINT32_MAX */
+	*denominator = (uint32_t)(PPM_ALL / f.per_million);
+	return 0;
+}
+
 struct runtime_percent {
 	bool have_default;
 	rw_config_ppm ppm;

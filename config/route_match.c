@@ -395,6 +395,18 @@ int rw__walk_header_matchers(struct rw__ctx *ctx, const struct rw__node *seq,
 	return rc;
 }
 
+int rw__walk_header_matcher(struct rw__ctx *ctx, const struct rw__node *map,
+                            struct rw_config_header_match *out)
+{
+	int rc = walk_header_match(ctx, map, 0, out);
+
+	/* As in rw__walk_header_matchers: no PCRE2 program outside route matching. */
+	if (rc == 0 && out->kind == RW_CONFIG_VALUE_STRING &&
+	    out->string.kind == RW_CONFIG_STRING_REGEX)
+		rw__unserved(ctx, map, "a safe_regex header matcher here");
+	return rc;
+}
+
 void rw__header_matchers_free(struct rw_config_header_match *m, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

@@ -18,10 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config/config.h"
 #include "core/log.h"
+#include "proxy/http_headers.h"
+#include "proxy/http_internal.h"
 #include "proxy/stats.h"
 #include "proxy/worker.h"
 #include "ring/engine.h"
@@ -145,21 +148,109 @@ static bool compare(enum rw_config_cmp_op op, uint64_t a, uint64_t b)
 	return false;
 }
 
-bool rw_access_log_pass(const struct rw_config_access_log *log, const struct rw_access_log_facts *f)
+/* xorshift64* (as the HCM's own draws): sampling needs spread, not secrecy. */
+static uint64_t draw(uint64_t *state)
 {
-	switch (log->filter) {
+	uint64_t x = *state;
+
+	if (!x) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		x = ((uint64_t)ts.tv_sec * 1000000007u) ^ (uint64_t)ts.tv_nsec ^ (uintptr_t)state;
+		if (!x)
+			x = 0x9e3779b97f4a7c15u;
+	}
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * UINT64_C(2685821657736338717);
+}
+
+/* Envoy's UUID draw (UuidUtils::uuidModBy): the first 8 hex digits of x-request-id, so every
+   log of one request (and every hop sharing the id) samples alike.  False without one. */
+static bool request_id_value(const struct rw_http_headers *h, uint64_t *out)
+{
+	size_t len;
+	const char *id = h ? rw_http_headers_get(h, "x-request-id", &len) : NULL;
+	uint64_t v = 0;
+
+	if (!id || len < 8)
+		return false;
+	for (size_t i = 0; i < 8; i++) {
+		char c = id[i];
+		unsigned d;
+
+		if (c >= '0' && c <= '9')
+			d = (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			d = (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			d = (unsigned)(c - 'A' + 10);
+		else
+			return false;
+		v = v << 4 | d;
+	}
+	*out = v;
+	return true;
+}
+
+/* RuntimeFilter with no runtime override: value % denominator < numerator (featureEnabled). */
+static bool sampled(const struct rw_config_access_log_filter *flt,
+                    const struct rw_access_log_facts *f)
+{
+	uint64_t v;
+
+	if (flt->u.runtime.independent_randomness || !request_id_value(f->request, &v)) {
+		uint64_t local = 0;
+
+		v = draw(f->rng ? f->rng : &local);
+	}
+	return v % flt->u.runtime.denominator < flt->u.runtime.numerator;
+}
+
+static bool pass(const struct rw_config_access_log_filter *flt, const struct rw_access_log_facts *f)
+{
+	static const struct rw_http_headers no_headers;
+
+	switch (flt->kind) {
 	case RW_CONFIG_AL_FILTER_NONE:
 		return true;
 	case RW_CONFIG_AL_FILTER_NOT_HEALTH_CHECK:
 		return !f->health_check;
 	case RW_CONFIG_AL_FILTER_STATUS_CODE:
-		return compare(log->cmp_op, f->status, log->cmp_value);
+		return compare(flt->u.cmp.op, f->status, flt->u.cmp.value);
 	case RW_CONFIG_AL_FILTER_DURATION:
-		return compare(log->cmp_op, f->duration_ms, log->cmp_value);
+		return compare(flt->u.cmp.op, f->duration_ms, flt->u.cmp.value);
 	case RW_CONFIG_AL_FILTER_RESPONSE_FLAG:
-		return log->flag_mask ? (f->rflags & log->flag_mask) != 0 : f->rflags != 0;
+		return flt->u.flag_mask ? (f->rflags & flt->u.flag_mask) != 0 : f->rflags != 0;
+	case RW_CONFIG_AL_FILTER_RUNTIME:
+		return sampled(flt, f);
+	case RW_CONFIG_AL_FILTER_TRACEABLE:
+		/* Envoy: traced with reason ServiceForced; a health check is never traced. */
+		return f->trace_forced && !f->health_check;
+	case RW_CONFIG_AL_FILTER_HEADER:
+		/* Envoy matches a session without request headers against an empty map. */
+		return rw__http_header_matches(f->request ? f->request : &no_headers,
+		                               &flt->u.header);
+	case RW_CONFIG_AL_FILTER_AND:
+		for (size_t i = 0; i < flt->u.list.n; i++)
+			if (!pass(&flt->u.list.filters[i], f))
+				return false;
+		return true;
+	case RW_CONFIG_AL_FILTER_OR:
+		for (size_t i = 0; i < flt->u.list.n; i++)
+			if (pass(&flt->u.list.filters[i], f))
+				return true;
+		return false;
 	}
 	return true;
+}
+
+bool rw_access_log_pass(const struct rw_config_access_log *log, const struct rw_access_log_facts *f)
+{
+	return pass(&log->filter, f);
 }
 
 /* ---- lines ---- */

@@ -63,15 +63,24 @@ int rw_access_logs_open(const struct rw_config_access_log *cfgs, size_t n,
                         struct rw_access_log **out, char *err, size_t errlen);
 void rw_access_logs_close(struct rw_access_log *logs, size_t n);
 
+struct rw_http_headers;
+
 /* What the filters test (status 0 for a TCP session). */
 struct rw_access_log_facts {
 	uint16_t status;
 	uint64_t duration_ms;
 	uint32_t rflags;
 	bool health_check; /* the health_check HTTP filter matched (not_health_check_filter) */
+	bool trace_forced; /* the HCM's tracing forced this trace (traceable_filter, as Envoy) */
+	/* The request headers (header_filter; runtime_filter's x-request-id), NULL for a TCP
+	   session, which header filters see as no headers at all. */
+	const struct rw_http_headers *request;
+	/* xorshift state for runtime_filter's independent draws (the worker's log_rng). */
+	uint64_t *rng;
 };
 
-/* Whether log's filter lets a session with these facts through. */
+/* Whether log's filter tree lets a session with these facts through.  Recursion is bounded
+   by RW_CONFIG_AL_FILTER_MAX_DEPTH; no allocation.  May advance *facts->rng. */
 bool rw_access_log_pass(const struct rw_config_access_log *log,
                         const struct rw_access_log_facts *facts);
 

@@ -62,6 +62,9 @@ void rw__http_access_log(struct http_stream *s)
 	    .duration_ms = (rw_engine_now_us(pw->eng) - s->t.ds_rx_beg) / 1000u,
 	    .rflags = s->rflags,
 	    .health_check = (s->flags & S_HEALTH_CHECK) != 0,
+	    .trace_forced = (s->flags & S_TRACE_FORCED) != 0,
+	    .request = &s->req,
+	    .rng = &pw->log_rng,
 	};
 
 	for (size_t i = 0; i < cfg->n_logs; i++)

@@ -159,6 +159,7 @@ enum {
 	S_CB_RQ = 1u << 19,         /* counted in the cluster's rq_active (circuit breaker) */
 	S_CB_RETRY = 1u << 20,      /* counted in the cluster's rq_retry */
 	S_HEALTH_CHECK = 1u << 21,  /* the health_check filter matched: a health check */
+	S_TRACE_FORCED = 1u << 22,  /* tracing decided "service forced" (traceable_filter) */
 };
 
 /*

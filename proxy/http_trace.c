@@ -313,6 +313,8 @@ static uint64_t nonzero_random(struct http_worker *hw)
  * request, which Envoy strips it from), else random_sampling; then overall_sampling may
  * still say no.  The draw is the first 8 hex digits of x-request-id modulo 10000, as Envoy's
  * UUID request ids give, so hops sharing a request id agree; a PRNG draw when it has none.
+ * A trace forced by x-envoy-force-trace marks the stream S_TRACE_FORCED: Envoy's reason
+ * ServiceForced, the one traceable_filter logs.
  */
 static bool decide(struct http_stream *s, const struct trace_fields *f)
 {
@@ -321,7 +323,7 @@ static bool decide(struct http_stream *s, const struct trace_fields *f)
 	struct http_worker *hw = s->c->l->worker->http;
 	bool edge = hcm->use_remote_address && !f->envoy_internal;
 	uint64_t draw;
-	bool traced;
+	bool traced, forced = false;
 
 	if (!f->request_id || f->request_id_len < 8 || !parse_hex64(f->request_id, 8, false, &draw))
 		draw = rw__http_random(hw);
@@ -329,9 +331,11 @@ static bool decide(struct http_stream *s, const struct trace_fields *f)
 	if (f->client_trace_id && rw__http_random(hw) % 10000 < tc->client_sampling)
 		traced = true;
 	else if (f->force_trace && !edge)
-		traced = true;
+		traced = forced = true;
 	else
 		traced = draw < tc->random_sampling;
+	if (forced && draw < tc->overall_sampling)
+		s->flags |= S_TRACE_FORCED;
 	return traced && draw < tc->overall_sampling;
 }
 
@@ -416,6 +420,8 @@ int rw__http_trace_request(struct http_stream *s)
 	}
 	if (t.sampled < 0)
 		t.sampled = decide(s, &f) ? 1 : 0;
+	else if (f.force_trace)
+		(void)decide(s, &f); /* the sender decided; Envoy still records the reason */
 	r = 0;
 
 	/* Every format the request used gets this hop's context; none: the provider's own. */

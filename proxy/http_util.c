@@ -231,11 +231,12 @@ bool rw__http_header_matches(const struct rw_http_headers *h,
 
 	if (m->kind == RW_CONFIG_VALUE_PRESENT) {
 		ok = (i >= 0) == m->present;
-	} else if (i < 0) {
+	} else if (i < 0 && !m->treat_missing_header_as_empty) {
 		ok = false;
 	} else {
-		const char *v = rw_http_field_value(h, (uint32_t)i);
-		size_t vl = h->f[i].value_len, pl = strlen(m->string.value);
+		/* treat_missing_header_as_empty: a missing header's value is "". */
+		const char *v = i >= 0 ? rw_http_field_value(h, (uint32_t)i) : "";
+		size_t vl = i >= 0 ? h->f[i].value_len : 0, pl = strlen(m->string.value);
 		int (*cmp)(const char *, const char *, size_t) =
 		    m->string.ignore_case ? strncasecmp : strncmp;
 

@@ -172,6 +172,7 @@ static void session_log(struct tcp_session *t)
 	struct rw_access_log_facts facts = {
 	    .duration_ms = (x.now_us - t->points[RW_PHASE_DS_RX_BEG]) / 1000u,
 	    .rflags = t->rflags,
+	    .rng = &t->w->log_rng,
 	};
 
 	for (size_t i = 0; i < t->cfg->n_logs; i++)

@@ -40,6 +40,7 @@ struct rw_proxy_worker {
 	struct rw_access_log_writer **log_writers;
 	size_t n_log_writers;
 	uint64_t log_dropped; /* lines dropped (buffer full while writing) */
+	uint64_t log_rng;     /* xorshift state of runtime_filter draws; seeded when 0 */
 };
 
 void rw_proxy_worker_init(struct rw_proxy_worker *w, struct rw_engine *e, int id);

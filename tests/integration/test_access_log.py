@@ -7,6 +7,8 @@ Proves that:
 - NR (no route, 404), UH (no hosts, 503) and UF (connect failure, 503) show in
   %RESPONSE_FLAGS% with %RESPONSE_CODE_DETAILS%;
 - status_code_filter GE 400 keeps only errors;
+- header_filter, and_filter / or_filter nesting, runtime_filter (0%, 100%, and 50% sampled
+  consistently from x-request-id) and traceable_filter (a trace x-envoy-force-trace forced);
 - the stdout logger writes to the process's stdout;
 - two workers appending to one file never interleave inside a line.
 """
@@ -183,6 +185,88 @@ class AccessLog(HttpTestCase):
         lines = in_request_order(out.splitlines())
         self.assertEqual(len(lines), 4, out)
         self.assertIsNotNone(DEFAULT_RE.match(lines[0]), lines[0])
+
+
+class FilterTree(HttpTestCase):
+    """The filters beyond the leaf ones: header_filter, and/or nesting, runtime_filter sampling
+    on x-request-id (consistent) and with 0% / 100%, traceable_filter (a forced trace)."""
+
+    REQUESTS = [
+        ("/t/plain", []),
+        ("/t/logme", [("x-log", "yes")]),
+        ("/t/forced", [("x-envoy-force-trace", "1")]),
+        ("/t/rid49", [("x-request-id", "00000031-0000-4000-8000-000000000000")]),
+        ("/t/rid50", [("x-request-id", "00000032-0000-4000-8000-000000000000")]),
+        ("/nothing", []),
+    ]
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        up = cls.keep(HttpUpstream(name="ok"))
+        fmt = {"text_format_source": {"inline_string": "%REQ(:PATH)%\n"}}
+        cls.paths = {}
+
+        def log(name, flt):
+            cls.paths[name] = os.path.join(cls.tmp.name, name + ".log")
+            return file_log(cls.paths[name], fmt, flt)
+
+        def status_ge(v):
+            return {"status_code_filter": {"comparison": {
+                "op": "GE", "value": {"default_value": v, "runtime_key": "k"}}}}
+
+        logs = [
+            log("header", {"header_filter": {"header": {"name": "x-log",
+                                                        "string_match": {"exact": "yes"}}}}),
+            # (status >= 400 or x-log present) and not a health check
+            log("nested", {"and_filter": {"filters": [
+                {"or_filter": {"filters": [status_ge(400), {"header_filter": {
+                    "header": {"name": "x-log", "present_match": True}}}]}},
+                {"not_health_check_filter": {}}]}}),
+            log("all", {"runtime_filter": {"runtime_key": "k", "percent_sampled": {
+                "numerator": 100, "denominator": "HUNDRED"}}}),
+            log("none", {"runtime_filter": {"runtime_key": "k"}}),
+            # 50%: x-request-id 0x31 = 49 passes, 0x32 = 50 does not (Envoy's UUID draw)
+            log("half", {"and_filter": {"filters": [
+                {"header_filter": {"header": {"name": "x-request-id",
+                                              "string_match": {"prefix": "000000"}}}},
+                {"runtime_filter": {"runtime_key": "k", "percent_sampled": {
+                    "numerator": 50, "denominator": "HUNDRED"}}}]}}),
+            log("traced", {"traceable_filter": {}}),
+        ]
+        cfg = http_config([vhost("all", ["example.com"], [route("ok", prefix="/t")])],
+                          clusters={"ok": [up.endpoint]},
+                          hcm={"access_log": logs,
+                               "tracing": {"random_sampling": {"value": 0}}})
+        cls.proxy = cls.keep(start_proxy(cfg, workers=1))
+        for path, extra in cls.REQUESTS:
+            http_request(cls.proxy.addr(), "GET", path, [("Host", "example.com")] + extra)
+        # "all" gets every line: once it has them, every log was written.
+        cls.got_all = read_lines(cls.paths["all"], len(cls.REQUESTS))
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.tmp.cleanup()
+
+    def lines(self, name):
+        return sorted(http_harness.read_lines(self.paths[name], 0, timeout=0.1))
+
+    def test_runtime_all_and_none(self):
+        self.assertEqual(sorted(self.got_all), sorted(p for p, _ in self.REQUESTS))
+        self.assertEqual(self.lines("none"), [])
+
+    def test_header(self):
+        self.assertEqual(self.lines("header"), ["/t/logme"])
+
+    def test_nested(self):
+        self.assertEqual(self.lines("nested"), ["/nothing", "/t/logme"])
+
+    def test_runtime_consistent_on_request_id(self):
+        self.assertEqual(self.lines("half"), ["/t/rid49"])
+
+    def test_traceable(self):
+        self.assertEqual(self.lines("traced"), ["/t/forced"])
 
 
 class SharedFile(HttpTestCase):

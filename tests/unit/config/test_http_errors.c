@@ -63,6 +63,13 @@
 #define VH0 RCP ".virtual_hosts[0]"
 #define R0  VH0 ".routes[0]"
 
+/* Line 21: an HCM access log (stdout) whose filter is f; the filter's value is at column 33. */
+#define AL(f)                                                                                      \
+	GOOD "          access_log: [{filter: " f                                                  \
+	     ", typed_config: {\"@type\": type.googleapis.com/"                                    \
+	     "envoy.extensions.access_loggers.stream.v3.StdoutAccessLog}}]\n"
+#define ALF TC ".access_log[0].filter"
+
 struct bad {
 	const char *yaml;
 	const char *prefix;  /* exact start of the message: "<path>: line L:C: " */
@@ -114,6 +121,37 @@ static const struct bad bad[] = {
      TC ".codec_type"
         ": line 21:23: ",
      "invalid value 'SPDY' (valid: AUTO, HTTP1, HTTP2, HTTP3)"},
+    /* access log filters (config/access_log.c) */
+    {AL("{runtime_filter: {runtime_key: k, percent_sampled: {numerator: 1, denominator: "
+        "BILLION}}}"),
+     ALF ".runtime_filter.percent_sampled.denominator: line 21:112: ",
+     "invalid value 'BILLION' (valid: HUNDRED, TEN_THOUSAND, MILLION)"},
+    {AL("{runtime_filter: {percent_sampled: {numerator: 1}}}"),
+     ALF ".runtime_filter: line 21:50: ", "missing required field 'runtime_key'"},
+    {AL("{runtime_filter: {runtime_key: \"\"}}"),
+     ALF ".runtime_filter.runtime_key: line 21:64: ", "runtime_key must not be empty"},
+    {AL("{and_filter: {filters: [{not_health_check_filter: {}}, {status_code_filter: "
+        "{comparison: {op: GEQ}}}]}}"),
+     ALF ".and_filter.filters[1].status_code_filter.comparison.op: line 21:127: ",
+     "invalid value 'GEQ'"},
+    {AL("{or_filter: {filters: [{traceable_filter: {}}, {or_filter: {filters: [{header_filter: "
+        "{header: {name: x}}}, {grpc_status_filter: {}}]}}]}}"),
+     ALF ".or_filter.filters[1].or_filter.filters[1].grpc_status_filter: line 21:142: ",
+     "field 'grpc_status_filter' is not supported by ringway yet"},
+    {AL("{and_filter: {filters: [{traceable_filter: {}}]}}"),
+     ALF ".and_filter.filters: line 21:56: ", "filters needs at least 2 filters (has 1)"},
+    {AL("{or_filter: {}}"),
+     ALF ".or_filter: line 21:45: ", "missing required field 'filters' (at least 2 filters)"},
+    {AL("{header_filter: {}}"),
+     ALF ".header_filter: line 21:49: ", "missing required field 'header'"},
+    {AL("{header_filter: {header: {exact_match: a}}}"),
+     ALF ".header_filter.header: line 21:58: ", "missing required field 'name'"},
+    {AL("{traceable_filter: {sampled: true}}"),
+     ALF ".traceable_filter: line 21:52: ", "traceable_filter has no fields"},
+    {AL("{}"), ALF ": line 21:33: ", "an access log filter needs one of"},
+    {AL("{status_code_filter: {comparison: {op: GE}}, header_filter: {header: {name: x}}}"),
+     ALF ".header_filter: line 21:78: ",
+     "'status_code_filter' and 'header_filter' cannot both be set"},
     {GOOD "          access_log_options: {}\n",
      TC ".access_log_options"
         ": line 21:11: ",
@@ -649,10 +687,63 @@ static void test_base_is_good(void)
 	rw_config_free(cfg);
 }
 
+/* and_filter nests to RW_CONFIG_AL_FILTER_MAX_DEPTH levels; one more is refused where the
+   17th level's list starts. */
+static void test_filter_depth(void)
+{
+	static const char head[] = HEAD ROUTER RC_HEAD ROUTE0 DR
+	    "          access_log:\n"
+	    "          - typed_config: {\"@type\": type.googleapis.com/"
+	    "envoy.extensions.access_loggers.stream.v3.StdoutAccessLog}\n"
+	    "            filter: ";
+	static const char leaf[] = "{not_health_check_filter: {}}";
+	char yaml[4096], err[1024];
+
+	for (int levels = 16; levels <= 17; levels++) {
+		struct rw_config *cfg = NULL;
+		size_t n = (size_t)snprintf(yaml, sizeof(yaml), "%s", head);
+		int rc;
+
+		/* Levels 1..levels-1 are and_filters; the last level is two leaves. */
+		for (int i = 1; i < levels; i++)
+			n += (size_t)snprintf(yaml + n, sizeof(yaml) - n,
+			                      "{and_filter: {filters: [%s, ", leaf);
+		n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "%s", leaf);
+		for (int i = 1; i < levels; i++)
+			n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "]}}");
+		n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "\n");
+		CHECK(n < sizeof(yaml));
+		rc = rw_config_load_string(yaml, n, &cfg, err, sizeof(err));
+		if (levels == 16) {
+			CHECK(rc == 0);
+			CHECK(cfg->listeners[0]
+			          .chains[0]
+			          .filters[0]
+			          .u.hcm.access_logs[0]
+			          .filter.kind == RW_CONFIG_AL_FILTER_AND);
+			rw_config_free(cfg);
+		} else {
+			CHECK(rc == -EINVAL && cfg == NULL);
+			CHECK(strstr(err, "access log filters nest deeper than 16 levels"));
+			/* The 16th and_filter's list: 15 levels of 55 columns after column 21. */
+			char want[1024];
+			size_t w = (size_t)snprintf(want, sizeof(want), "%s", ALF);
+
+			for (int i = 1; i < 16; i++)
+				w += (size_t)snprintf(want + w, sizeof(want) - w,
+				                      ".and_filter.filters[1]");
+			snprintf(want + w, sizeof(want) - w,
+			         ".and_filter.filters: line 23:%d: ", 21 + 15 * 55 + 23);
+			CHECK(strncmp(err, want, strlen(want)) == 0);
+		}
+	}
+}
+
 int main(void)
 {
 	test_base_is_good();
 	test_table();
+	test_filter_depth();
 	printf("config http errors: %zu table entries ok\n", sizeof(bad) / sizeof(bad[0]));
 	return 0;
 }
