@@ -75,7 +75,6 @@ void rw_format_put_addr(struct rw_format_out *o, const struct sockaddr_storage *
 void rw_format_put_start_time(struct rw_format_out *o, uint64_t age_us, const char *arg,
                               size_t arg_len)
 {
-	static const char dflt[] = "%Y-%m-%dT%H:%M:%E3SZ";
 	struct timespec now;
 	char fmt[256], buf[256], frac[16], epoch[24];
 	size_t f = 0, n;
@@ -88,11 +87,28 @@ void rw_format_put_start_time(struct rw_format_out *o, uint64_t age_us, const ch
 	start_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000 - (int64_t)age_us;
 	sec = (time_t)(start_us / 1000000);
 	nsec = (long)(start_us % 1000000) * 1000;
-	gmtime_r(&sec, &tm);
 	if (!arg_len) {
-		arg = dflt;
-		arg_len = sizeof(dflt) - 1;
+		/* Envoy's default (every default-format line): the second's text is cached per
+		 * thread, so a line costs no gmtime/strftime. */
+		static _Thread_local time_t cached_sec = -1;
+		static _Thread_local char cached[32];
+		static _Thread_local size_t cached_len;
+		char ms[5];
+
+		if (sec != cached_sec) {
+			gmtime_r(&sec, &tm);
+			cached_len = strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S.", &tm);
+			cached_sec = sec;
+		}
+		rw_format_put(o, cached, cached_len);
+		ms[0] = (char)('0' + nsec / 100000000);
+		ms[1] = (char)('0' + nsec / 10000000 % 10);
+		ms[2] = (char)('0' + nsec / 1000000 % 10);
+		ms[3] = 'Z';
+		rw_format_put(o, ms, 4);
+		return;
 	}
+	gmtime_r(&sec, &tm);
 	snprintf(frac, sizeof(frac), "%09ld", nsec);
 	snprintf(epoch, sizeof(epoch), "%lld", (long long)sec);
 	/* Envoy's specifiers become literal digits before strftime sees the format; a literal
