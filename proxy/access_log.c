@@ -23,6 +23,7 @@
 
 #include "config/config.h"
 #include "core/log.h"
+#include "core/timer.h"
 #include "proxy/http_headers.h"
 #include "proxy/http_internal.h"
 #include "proxy/stats.h"
@@ -30,6 +31,11 @@
 #include "ring/engine.h"
 
 #define LOG_BUF_SIZE (64u * 1024u)
+/* A buffer is written once it holds this much, or FLUSH_MS after its first line (Envoy's
+ * file_flush_interval is 1 s): under load a write carries ~100 lines, not one, and io_uring
+ * wakes its file-write worker thread rarely. */
+#define FLUSH_BYTES (16u * 1024u)
+#define FLUSH_MS 100
 
 struct rw_access_log_writer {
 	const struct rw_access_log *log;
@@ -39,6 +45,8 @@ struct rw_access_log_writer {
 	uint32_t sent; /* of the buffer in flight, after a short write */
 	int fill;      /* the buffer lines are appended to; the other one may be in flight */
 	bool inflight;
+	bool timer_armed;
+	struct rw_timer timer; /* FLUSH_MS after the first line of a buffer */
 };
 
 const char *rw_access_log_flags_format(uint32_t flags, char *buf, size_t len)
@@ -352,6 +360,7 @@ int rw_access_log_format(const struct rw_config_access_log *log, rw_format_var_f
 /* ---- writing ---- */
 
 static void writer_start(struct rw_access_log_writer *w);
+static void writer_schedule(struct rw_access_log_writer *w);
 
 static void write_done(void *ctx, int res)
 {
@@ -379,7 +388,35 @@ static void write_done(void *ctx, int res)
 	}
 	w->len[idx] = 0;
 	w->inflight = false;
+	writer_schedule(w);
+}
+
+static void flush_timer(struct rw_timer *t, void *arg)
+{
+	struct rw_access_log_writer *w = arg;
+
+	(void)t;
+	w->timer_armed = false;
 	writer_start(w);
+	if (w->inflight)
+		return;
+	writer_schedule(w); /* nothing was written (a failed submit): try again later */
+}
+
+/* Write now when enough is buffered or the server drains, else within FLUSH_MS. */
+static void writer_schedule(struct rw_access_log_writer *w)
+{
+	if (!w->len[w->fill])
+		return;
+	if (w->len[w->fill] >= FLUSH_BYTES || rw_engine_draining(w->w->eng)) {
+		writer_start(w);
+		if (w->inflight)
+			return;
+	}
+	if (!w->timer_armed) {
+		rw_timer_add(rw_engine_timers(w->w->eng), &w->timer, FLUSH_MS, flush_timer, w);
+		w->timer_armed = true;
+	}
 }
 
 static void writer_start(struct rw_access_log_writer *w)
@@ -388,6 +425,10 @@ static void writer_start(struct rw_access_log_writer *w)
 
 	if (w->inflight || !w->len[idx])
 		return;
+	if (w->timer_armed) {
+		rw_timer_del(rw_engine_timers(w->w->eng), &w->timer);
+		w->timer_armed = false;
+	}
 	w->fill ^= 1;
 	w->sent = 0;
 	w->inflight = true;
@@ -454,17 +495,31 @@ void rw_access_log_write(struct rw_proxy_worker *pw, const struct rw_access_log 
 	w->len[w->fill] += (uint32_t)n;
 	rw_stat_inc(&rw_proxy_fs_stats, RW_FS_WRITE_BUFFERED);
 	rw_gauge_add(&rw_proxy_fs_stats, RW_FS_WRITE_TOTAL_BUFFERED, n);
-	writer_start(w);
+	writer_schedule(w);
+}
+
+void rw_access_log_worker_flush(struct rw_proxy_worker *pw)
+{
+	for (size_t i = 0; i < pw->n_log_writers; i++)
+		writer_start(pw->log_writers[i]);
 }
 
 void rw_access_log_worker_fini(struct rw_proxy_worker *pw)
 {
 	for (size_t i = 0; i < pw->n_log_writers; i++) {
+		struct rw_access_log_writer *w = pw->log_writers[i];
+
+		if (w->timer_armed)
+			rw_timer_del(rw_engine_timers(pw->eng), &w->timer);
 		/* A worker that stopped on an error (not a drain) may still have a write in
 		 * flight: the kernel owns that buffer until the ring is torn down, so it is left
 		 * allocated rather than freed under the kernel's feet (error path only). */
-		if (pw->log_writers[i]->inflight)
+		if (w->inflight)
 			continue;
+		/* Lines still waiting (the loop ended before their flush): written here, in
+		 * place, as the worker is done serving. */
+		if (w->len[w->fill] && write(w->log->fd, w->buf[w->fill], w->len[w->fill]) < 0)
+			pw->log_dropped++;
 		free(pw->log_writers[i]->buf[0]);
 		free(pw->log_writers[i]->buf[1]);
 		free(pw->log_writers[i]);

@@ -103,6 +103,8 @@ void rw_access_log_write(struct rw_proxy_worker *w, const struct rw_access_log *
 
 /* Free w's writers once its loop ended (a writer with a write in flight after an error exit
    is left to the kernel), warning about dropped lines. */
+/* Draining starts: write what the worker's buffers hold now, not at the next flush. */
+void rw_access_log_worker_flush(struct rw_proxy_worker *pw);
 void rw_access_log_worker_fini(struct rw_proxy_worker *w);
 
 #endif

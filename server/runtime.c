@@ -305,6 +305,7 @@ static void drain_start(void *ctx)
 
 	rw_proxy_worker_drain(&w->pw);
 	rw_http_worker_drain(&w->pw);
+	rw_access_log_worker_flush(&w->pw);
 }
 
 static void report_ready(struct worker_rt *w, int r)

@@ -408,6 +408,12 @@ class Stats(harness.unittest.TestCase):
                 self.assertEqual(s["filesystem.lines_dropped"], 0)
                 with open(path) as f:
                     self.assertEqual(len(f.read().splitlines()), 10)
+                # Lines still waiting for their flush are written when the server stops.
+                for _ in range(3):
+                    http_request(px.addr(), "GET", "/ok", HOST)
+                px.stop()
+                with open(path) as f:
+                    self.assertEqual(len(f.read().splitlines()), 13)
 
     def test_tcp_proxy_stats(self):
         with HttpUpstream(respond=respond) as up, \
