@@ -620,7 +620,7 @@ def parse_args():
     ap.add_argument("--tools-dir", help="directory with rw-upstream and rw-loadgen (default: "
                     "build/tools, build-tools/tools or build-perf/tools if up to date, else "
                     "compile them with cc into the temp dir)")
-    ap.add_argument("--proxies", default="direct,haproxy,nginx,ringway",
+    ap.add_argument("--proxies", default="direct,haproxy,nginx,ringway,ringway-obs",
                     help="comma list from: " + ",".join(PEERS))
     ap.add_argument("--phases", default="rps,idle", help="comma list from: rps,idle")
     ap.add_argument("--rounds", type=int, default=5)

@@ -112,6 +112,8 @@ test)
 				--tools-dir build-ci-release/tools --results-dir "$smoke" >"$smoke/http.md"
 			cat "$smoke/tcp.md" "$smoke/http.md"
 			grep -q '^| ringway' "$smoke/tcp.md" || { echo "perf smoke: no ringway row"; exit 1; }
+			grep -q '^| ringway-obs' "$smoke/http.md" ||
+				{ echo "perf smoke: no ringway-obs row"; exit 1; }
 			rm -rf "$smoke"
 			;;
 		*)
