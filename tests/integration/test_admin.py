@@ -63,6 +63,10 @@ class Admin(harness.unittest.TestCase):
             self.assertEqual(data["cluster_statuses"][0]["name"], "up")
             self.assertEqual(sorted(h["address"] for h in hosts),
                              sorted("%s:%d" % u.endpoint for u in (a, b)))
+            # Round robin over two hosts: the 10 requests split 5/5, in text and JSON.
+            self.assertEqual(sorted(h["rq_total"] for h in hosts), [5, 5])
+            for u in (a, b):
+                self.assertIn("up::%s:%d::rq_total::5" % u.endpoint, text)
             self.assertEqual(admin(px, "/nope").status, 404)
             self.assertEqual(admin(px, "/help").status, 200)
 
