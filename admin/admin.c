@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/hex.h"
 #include "core/log.h"
 #include "lb/cluster.h"
 #include "lb/epoch.h"
@@ -145,14 +146,6 @@ void rw__admin_put_json_str(struct admin_body *b, const char *s)
 	rw__admin_put_mem(b, "\"", 1);
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = (char)(ch | 0x20);
-	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
 bool rw__admin_query(const struct admin_req *r, const char *key, char *val, size_t len)
 {
 	size_t klen = strlen(key);
@@ -166,9 +159,10 @@ bool rw__admin_query(const struct admin_req *r, const char *key, char *val, size
 			size_t o = 0;
 
 			while (v < end && o + 1 < len) {
-				if (*v == '%' && end - v >= 3 && hexval(v[1]) >= 0 &&
-				    hexval(v[2]) >= 0) {
-					val[o++] = (char)(hexval(v[1]) * 16 + hexval(v[2]));
+				if (*v == '%' && end - v >= 3 && rw_hex_value(v[1]) >= 0 &&
+				    rw_hex_value(v[2]) >= 0) {
+					val[o++] =
+					    (char)(rw_hex_value(v[1]) * 16 + rw_hex_value(v[2]));
 					v += 3;
 				} else {
 					val[o++] = *v == '+' ? ' ' : *v;

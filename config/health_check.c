@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "config/internal.h"
+#include "core/hex.h"
 
 #define DEFAULT_NO_TRAFFIC_MS 60000u
 
@@ -267,17 +268,6 @@ static int hc_http(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 
 /* tcp_health_check and its Payloads */
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int payload_text(struct rw__ctx *ctx, const struct rw__node *v, void *obj)
 {
 	struct rw_config_payload *p = obj;
@@ -291,7 +281,7 @@ static int payload_text(struct rw__ctx *ctx, const struct rw__node *v, void *obj
 		return rw__fail(ctx, v, "text must be hex digits, two per byte (odd length %zu)",
 		                v->n);
 	for (size_t i = 0; i < v->n; i++)
-		if (hex_digit(t[i]) < 0)
+		if (rw_hex_value(t[i]) < 0)
 			return rw__fail(ctx, v, "text must be hex digits (offset %zu is not)", i);
 	free(p->bytes);
 	p->len = 0;
@@ -299,7 +289,7 @@ static int payload_text(struct rw__ctx *ctx, const struct rw__node *v, void *obj
 	if (!p->bytes)
 		return rw__fail_oom(ctx);
 	for (size_t i = 0; i < v->n; i += 2)
-		p->bytes[p->len++] = (uint8_t)(hex_digit(t[i]) << 4 | hex_digit(t[i + 1]));
+		p->bytes[p->len++] = (uint8_t)(rw_hex_value(t[i]) << 4 | rw_hex_value(t[i + 1]));
 	return 0;
 }
 

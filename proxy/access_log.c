@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "core/hex.h"
 #include "core/log.h"
 #include "core/timer.h"
 #include "proxy/http_headers.h"
@@ -35,7 +36,7 @@
  * file_flush_interval is 1 s): under load a write carries ~100 lines, not one, and io_uring
  * wakes its file-write worker thread rarely. */
 #define FLUSH_BYTES (16u * 1024u)
-#define FLUSH_MS 100
+#define FLUSH_MS    100
 
 struct rw_access_log_writer {
 	const struct rw_access_log *log;
@@ -283,12 +284,11 @@ static bool numeric_format(const char *f)
 
 static void jstring(struct rw_format_out *o, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
 
 	rw_format_put(o, "\"", 1);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		char esc[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
+		char esc[6] = {'\\', 'u', '0', '0', RW_HEX_LOWER[ch >> 4], RW_HEX_LOWER[ch & 15]};
 
 		if (ch == '"' || ch == '\\') {
 			char two[2] = {'\\', (char)ch};

@@ -12,10 +12,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "core/hex.h"
 #include "proxy/http_internal.h"
 #include "proxy/http_trace.h"
-
-static const char hexdigits[] = "0123456789abcdef";
 
 /* 1..16 hex digits into *out; lowercase_only for W3C.  False on anything else. */
 static bool parse_hex64(const char *s, size_t len, bool lowercase_only, uint64_t *out)
@@ -70,7 +69,7 @@ static bool parse_span_id(const char *s, size_t len, bool lowercase_only, uint64
 void rw_http_trace_hex64(uint64_t v, char out[16])
 {
 	for (int i = 15; i >= 0; i--, v >>= 4)
-		out[i] = hexdigits[v & 15];
+		out[i] = RW_HEX_LOWER[v & 15];
 }
 
 size_t rw_http_trace_format_trace_id(const struct rw_http_trace *t, char out[33])

@@ -4,6 +4,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/hex.h"
 #include "proxy/http_internal.h"
 
 uint64_t rw__http_random(struct http_worker *hw)
@@ -20,7 +21,6 @@ uint64_t rw__http_random(struct http_worker *hw)
 
 void rw__http_uuid4(struct http_worker *hw, char out[37])
 {
-	static const char hex[] = "0123456789abcdef";
 	uint8_t b[16];
 	uint64_t r1 = rw__http_random(hw), r2 = rw__http_random(hw);
 	int o = 0;
@@ -32,8 +32,8 @@ void rw__http_uuid4(struct http_worker *hw, char out[37])
 	for (int i = 0; i < 16; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
 			out[o++] = '-';
-		out[o++] = hex[b[i] >> 4];
-		out[o++] = hex[b[i] & 15];
+		out[o++] = RW_HEX_LOWER[b[i] >> 4];
+		out[o++] = RW_HEX_LOWER[b[i] & 15];
 	}
 	out[o] = '\0';
 }
@@ -119,17 +119,6 @@ const char *rw__http_reason(uint16_t status)
 	}
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool unreserved(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -154,20 +143,21 @@ ssize_t rw__http_normalize_path(char *p, size_t len, bool normalize, bool merge_
 		for (size_t i = 0; i < qpos; i++) {
 			char c;
 
-			if (p[i] != '%' || i + 2 >= qpos || hexval(p[i + 1]) < 0 ||
-			    hexval(p[i + 2]) < 0) {
+			if (p[i] != '%' || i + 2 >= qpos || rw_hex_value(p[i + 1]) < 0 ||
+			    rw_hex_value(p[i + 2]) < 0) {
 				p[o++] = p[i];
 				continue;
 			}
-			c = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
+			c = (char)(rw_hex_value(p[i + 1]) * 16 + rw_hex_value(p[i + 2]));
 			if (c == '\0')
 				return -1;
 			/* A decoded hex digit after a literal '%' (or '%' and a digit) would form a
 			 * new escape that a second decoder would read differently: keep it encoded.
 			 */
-			if (unreserved(c) && !(hexval(c) >= 0 && ((o >= 1 && p[o - 1] == '%') ||
-			                                          (o >= 2 && p[o - 2] == '%' &&
-			                                           hexval(p[o - 1]) >= 0)))) {
+			if (unreserved(c) &&
+			    !(rw_hex_value(c) >= 0 &&
+			      ((o >= 1 && p[o - 1] == '%') ||
+			       (o >= 2 && p[o - 2] == '%' && rw_hex_value(p[o - 1]) >= 0)))) {
 				p[o++] = c;
 			} else {
 				p[o++] = p[i];

@@ -10,6 +10,7 @@
  */
 #include <string.h>
 
+#include "core/hex.h"
 #include "router/internal.h"
 
 static unsigned char lower(unsigned char c)
@@ -164,16 +165,6 @@ static bool header_matches(const struct rw__router_header *h,
 	return string_matches(&h->string, value, len, scratch) != cfg->invert_match;
 }
 
-static int hex(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /*
  * URL-decode s into out (at most cap bytes) as Envoy's urlDecodeQueryParameter: "+" is a
  * space, "%XX" a byte, a malformed escape stays as written.  Returns the decoded length,
@@ -190,10 +181,9 @@ static size_t url_decode(const char *s, size_t len, char *out, size_t cap)
 			return cap + 1;
 		if (c == '+') {
 			c = ' ';
-		} else if (c == '%' && i + 2 < len && hex((unsigned char)s[i + 1]) >= 0 &&
-		           hex((unsigned char)s[i + 2]) >= 0) {
-			c = (unsigned char)(hex((unsigned char)s[i + 1]) << 4 |
-			                    hex((unsigned char)s[i + 2]));
+		} else if (c == '%' && i + 2 < len && rw_hex_value(s[i + 1]) >= 0 &&
+		           rw_hex_value(s[i + 2]) >= 0) {
+			c = (unsigned char)(rw_hex_value(s[i + 1]) << 4 | rw_hex_value(s[i + 2]));
 			i += 2;
 		}
 		out[n++] = (char)c;
