@@ -734,6 +734,10 @@ static void dispatch(struct http_stream *s)
 	struct rw_http_request_view view;
 	struct rw_http_header hdrs[MAX_FIELDS];
 
+	if (!route) {
+		rw__http_stream_local_reply(s, 404, NULL, RW_RF_NR, "route_not_found");
+		return;
+	}
 	build_view(s, &view, hdrs, MAX_FIELDS);
 	switch (route->action) {
 	case RW_CONFIG_ACTION_DIRECT_RESPONSE:
@@ -839,16 +843,17 @@ void rw__http_stream_request_head(struct http_stream *s)
 	}
 	build_view(s, &view, hdrs, MAX_FIELDS);
 	if (rw_router_match(cfg->router, &view, s->c->l->scratch, &s->route)) {
+		/* No route: the filters still run (a health check, a rate limit), and the router
+		 * answers 404 after them, as Envoy's router filter does, last in the chain. */
 		s->route.route = NULL;
-		rw__http_stream_local_reply(s, 404, NULL, RW_RF_NR, "route_not_found");
-		return;
-	}
-	s->t.route = rw_engine_now_us(eng(s));
-	if (s->route.route->debug_header)
-		s->debug_header = true;
-	if ((s->flags & S_UPGRADE) && !upgrade_allowed(s, up, len)) {
-		rw__http_stream_local_reply(s, 403, NULL, 0, "upgrade_failed");
-		return;
+	} else {
+		s->t.route = rw_engine_now_us(eng(s));
+		if (s->route.route->debug_header)
+			s->debug_header = true;
+		if ((s->flags & S_UPGRADE) && !upgrade_allowed(s, up, len)) {
+			rw__http_stream_local_reply(s, 403, NULL, 0, "upgrade_failed");
+			return;
+		}
 	}
 	s->filter_index = 0;
 	continue_request(s);

@@ -169,6 +169,19 @@ class Listeners(harness.unittest.TestCase):
 
 
 class HealthCheck(harness.unittest.TestCase):
+    def test_answered_without_a_route(self):
+        """Envoy's health_check filter runs before the router: /healthz is answered even when
+        no route matches it (here the only virtual host is for another domain)."""
+        hcm = {"http_filters": [hc_filter("/healthz", False), ROUTER]}
+        with HttpUpstream(name="a") as up, \
+                Proxy(http_config([vhost("v", ["app.example"], [route("up")])],
+                                  clusters={"up": [up.endpoint]}, hcm=hcm)) as px:
+            r = http_request(px.addr(), "GET", "/healthz", (("Host", "lb-probe"),))
+            self.assertEqual((r.status, r.body), (200, b""))
+            r = http_request(px.addr(), "GET", "/other", (("Host", "lb-probe"),))
+            self.assertEqual(r.status, 404)  # the router, after the filters
+            self.assertEqual(up.snapshot(), [])
+
     def test_fail_and_ok(self):
         tmp = tempfile.TemporaryDirectory(prefix="ringway-hc-")
         self.addCleanup(tmp.cleanup)
