@@ -48,6 +48,7 @@ static const struct rw_stat_def scalars[RW_CS__N] = {
     [RW_CS_UPSTREAM_RQ_RETRY_LIMIT_EXCEEDED] = C("upstream_rq_retry_limit_exceeded"),
     [RW_CS_UPSTREAM_RQ_RX_RESET] = C("upstream_rq_rx_reset"),
     [RW_CS_UPSTREAM_RQ_TX_RESET] = C("upstream_rq_tx_reset"),
+    [RW_CS_UPSTREAM_RQ_CANCELLED] = C("upstream_rq_cancelled"),
     [RW_CS_LB_HEALTHY_PANIC] = C("lb_healthy_panic"),
     [RW_CS_HC_ATTEMPT] = C("health_check.attempt"),
     [RW_CS_HC_SUCCESS] = C("health_check.success"),

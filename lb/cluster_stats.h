@@ -42,6 +42,7 @@ enum rw_cluster_stat {
 	RW_CS_UPSTREAM_RQ_RETRY_LIMIT_EXCEEDED,
 	RW_CS_UPSTREAM_RQ_RX_RESET,
 	RW_CS_UPSTREAM_RQ_TX_RESET,
+	RW_CS_UPSTREAM_RQ_CANCELLED, /* left the pending queue before a connection came */
 	RW_CS_LB_HEALTHY_PANIC,
 	RW_CS_HC_ATTEMPT,
 	RW_CS_HC_SUCCESS,

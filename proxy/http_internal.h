@@ -105,7 +105,12 @@ struct http_worker {
 	char date_buf[32];                /* "Sun, 29 Nov 2026 02:10:46 GMT" */
 	struct http_stream *free_streams; /* a few streams kept for reuse */
 	uint32_t n_free_streams;
-	char scratch[8192]; /* %VAR% expansion, rewritten paths */
+	/* Every waiting stream of the worker, oldest first (http_stream.wq_next/wq_prev), so a
+	   closed connection lets the oldest waiter of its cluster open a new one. */
+	struct http_stream *wq_head, *wq_tail;
+	uint32_t n_waiting;
+	struct rw_timer wake_timer; /* runs the waiters after a connection closed */
+	char scratch[8192];         /* %VAR% expansion, rewritten paths */
 };
 
 enum {
@@ -160,6 +165,14 @@ enum {
 	S_CB_RETRY = 1u << 20,      /* counted in the cluster's rq_retry */
 	S_HEALTH_CHECK = 1u << 21,  /* the health_check filter matched: a health check */
 	S_TRACE_FORCED = 1u << 22,  /* tracing decided "service forced" (traceable_filter) */
+	S_UP_WAIT = 1u << 23,       /* in a pool's pending queue (s->up is NULL) */
+};
+
+/* What a stream sends once it has an upstream connection (struct http_stream.send_kind). */
+enum http_send_kind {
+	SEND_FIRST,  /* the request as received (head encoded now, held body, the rest) */
+	SEND_RETRY,  /* a retry: the replay copy (with a new head for x-envoy-attempt-count) */
+	SEND_REPLAY, /* the one re-send after a pooled connection's idle close: the replay copy */
 };
 
 /*
@@ -225,6 +238,12 @@ struct http_stream {
 	struct rw_host *host; /* ref held while set */
 	struct up_conn *up;
 	struct rw_chain replay; /* the request as sent, for one retry on a fresh connection */
+	/* S_UP_WAIT: the pool whose pending queue holds the stream, its links there and in the
+	   worker's queue, and what to send when a connection comes. */
+	struct up_pool *wait_pool;
+	struct http_stream *wait_next, *wait_prev;
+	struct http_stream *wq_next, *wq_prev;
+	enum http_send_kind send_kind;
 
 	uint64_t id;
 	uint64_t start_ms;
@@ -309,6 +328,10 @@ struct up_pool {
 	struct up_conn idle;  /* list head; most recently used first */
 	uint32_t n_idle;
 	uint32_t n_open;
+	/* The pending queue: streams waiting for a connection of this pool, oldest first
+	   (linked through http_stream.wait_next/wait_prev).  The pool lives while it has any. */
+	struct http_stream *wait_head, *wait_tail;
+	uint32_t n_waiting;
 };
 
 /* http_conn.c */
@@ -377,6 +400,17 @@ int rw__http_stream_response_head(struct http_stream *s, const struct rw_h1_head
 void rw__http_stream_response_body(struct http_stream *s, struct rw_chain *data);
 /* The response ended; reusable: the upstream connection may serve another request. */
 void rw__http_stream_response_end(struct http_stream *s, bool reusable);
+/* A waiting stream (S_UP_WAIT) got its connection (s->up set, the try counted): send what
+   s->send_kind says.  Called by the pool outside acquire; may end the stream. */
+void rw__http_stream_upstream_attached(struct http_stream *s);
+/* Start an upstream try on s->host and send kind, now or (queued) from
+   rw__http_stream_upstream_attached.  0, or a negative errno when nothing started (-EUSERS:
+   a circuit breaker overflowed); the caller answers. */
+int rw__http_stream_try(struct http_stream *s, bool fresh, enum http_send_kind kind);
+/* What a retry sends on its new connection (http_retry.c): the replay copy. */
+void rw__http_retry_send(struct http_stream *s);
+/* The idle-close re-send on its new connection (http_response.c). */
+void rw__http_stream_resend(struct http_stream *s);
 /* The upstream exchange failed (s->up is already detached and closed).  idle_race: a reused
    connection closed before any answer byte, so the request can be sent again once. */
 void rw__http_stream_upstream_failed(struct http_stream *s, int err, enum http_up_failure kind,
@@ -388,10 +422,17 @@ void rw__http_stream_tunnel_eof(struct http_stream *s);
 
 /* http_upstream.c */
 struct http_worker *rw__http_worker_get(struct rw_proxy_worker *w);
-/* Attach an upstream connection to host for s (pooled or new).  0 or negative errno. */
+/* acquire: s waits in the pool's pending queue. */
+#define HTTP_UP_QUEUED 1
+/* Attach an upstream connection to host for s (pooled or new; fresh: not pooled): 0 with *out
+   set.  HTTP_UP_QUEUED: the cluster is at max_connections, s waits (S_UP_WAIT) and
+   rw__http_stream_upstream_attached runs when a connection is free, never from inside this
+   call.  -EUSERS: max_pending_requests overflowed.  Other negative errno: no socket. */
 int rw__http_upstream_acquire(struct http_worker *hw, struct rw_host *host,
                               const struct rw_cluster *cluster, struct http_stream *s, bool fresh,
                               struct up_conn **out);
+/* s leaves its pending queue (it ended or was answered); a no-op unless S_UP_WAIT. */
+void rw__http_upstream_cancel_wait(struct http_stream *s);
 /* Detach from the stream: back to the pool when reusable, else closed. */
 void rw__http_upstream_release(struct up_conn *u, bool reusable);
 struct rw_chain *rw__http_upstream_out(struct up_conn *u);

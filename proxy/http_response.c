@@ -240,6 +240,7 @@ void rw__http_local_reply_full(struct http_stream *s, uint16_t status, const cha
 		rw__http_upstream_release(s->up, false);
 		s->up = NULL;
 	}
+	rw__http_upstream_cancel_wait(s);
 	s->status = status;
 	s->rflags |= rflag;
 	s->details = details;
@@ -451,6 +452,19 @@ static const char *failure_reason(int err, enum http_up_failure kind)
 	return rw_access_log_failure_reason(err);
 }
 
+void rw__http_stream_resend(struct http_stream *s)
+{
+	if (rw__http_chain_clone(rw__http_upstream_out(s->up), &s->replay)) {
+		rw__http_stream_abort(s, RW_RF_LR, "out of memory");
+		return;
+	}
+	s->t.us_tx_beg = rw_engine_now_us(eng(s));
+	if (s->flags & S_REQ_DONE)
+		s->t.us_tx_end = s->t.us_tx_beg;
+	rw__http_upstream_expect(s->up, s->head.method);
+	rw__http_upstream_flush(s->up);
+}
+
 void rw__http_stream_upstream_failed(struct http_stream *s, int err, enum http_up_failure kind,
                                      bool idle_race)
 {
@@ -480,24 +494,12 @@ void rw__http_stream_upstream_failed(struct http_stream *s, int err, enum http_u
 	/* A pooled connection the upstream closed while it sat idle: once, on a new one. */
 	if (idle_race && (s->flags & S_REPLAYABLE) && !(s->flags & S_IDLE_RETRIED)) {
 		s->flags |= S_IDLE_RETRIED;
-		if (rw__http_upstream_acquire(s->c->l->worker->http, s->host, s->cluster, s, true,
-		                              &s->up) == 0) {
-			rw_log_debug(
-			    "http",
-			    "[C%llu] reused upstream connection failed (%s): sending again "
-			    "on a new one",
-			    (unsigned long long)s->id, strerror(-err));
-			if (rw__http_chain_clone(rw__http_upstream_out(s->up), &s->replay) == 0) {
-				s->t.us_tx_beg = rw_engine_now_us(eng(s));
-				if (s->flags & S_REQ_DONE)
-					s->t.us_tx_end = s->t.us_tx_beg;
-				rw__http_upstream_expect(s->up, s->head.method);
-				rw__http_upstream_flush(s->up);
-				return;
-			}
-			rw__http_upstream_release(s->up, false);
-			s->up = NULL;
-		}
+		rw_log_debug("http",
+		             "[C%llu] reused upstream connection failed (%s): sending again on a "
+		             "new one",
+		             (unsigned long long)s->id, strerror(-err));
+		if (rw__http_stream_try(s, true, SEND_REPLAY) == 0)
+			return;
 	}
 	if (rw__http_retry_failure_retriable(s, kind) && rw__http_retry_schedule(s))
 		return;

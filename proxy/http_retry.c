@@ -167,7 +167,7 @@ bool rw__http_retry_schedule(struct http_stream *s)
 void rw__http_retry_now(struct http_stream *s)
 {
 	const struct rw_config_retry_policy *p = s->retry;
-	struct rw_chain *out;
+	int r;
 
 	s->flags &= ~S_RETRY_PENDING;
 	s->retry_at = 0;
@@ -177,12 +177,17 @@ void rw__http_retry_now(struct http_stream *s)
 		                          RW_RF_UH, "no_healthy_upstream");
 		return;
 	}
-	if (rw__http_upstream_acquire(s->c->l->worker->http, s->host, s->cluster, s, false,
-	                              &s->up)) {
-		rw__http_stream_upstream_failed(s, -ENOMEM, UPF_CONNECT, false);
-		return;
-	}
-	out = rw__http_upstream_out(s->up);
+	r = rw__http_stream_try(s, false, SEND_RETRY);
+	if (r == -EUSERS)
+		rw__http_stream_overflow(s); /* Envoy does not retry an overflow */
+	else if (r)
+		rw__http_stream_upstream_failed(s, r, UPF_CONNECT, false);
+}
+
+void rw__http_retry_send(struct http_stream *s)
+{
+	struct rw_chain *out = rw__http_upstream_out(s->up);
+
 	if (s->route.vhost && s->route.vhost->include_request_attempt_count) {
 		/* A new head (its x-envoy-attempt-count changed), then the body as kept. */
 		struct rw_chain body = {0};

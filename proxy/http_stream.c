@@ -100,6 +100,7 @@ void rw__http_stream_free(struct http_stream *s)
 		rw__http_upstream_release(s->up, false);
 		s->up = NULL;
 	}
+	rw__http_upstream_cancel_wait(s);
 	if (s->host) {
 		atomic_fetch_sub_explicit(&s->host->rq_active, 1, memory_order_relaxed);
 		rw_host_unref(s->host);
@@ -624,7 +625,7 @@ static void forward(struct http_stream *s, const struct rw_http_request_view *vi
 		rw__http_stream_abort(s, RW_RF_LR, "out of memory");
 		return;
 	}
-	r = rw__http_upstream_acquire(s->c->l->worker->http, s->host, s->cluster, s, false, &s->up);
+	r = rw__http_stream_try(s, false, SEND_FIRST);
 	if (r == -EUSERS) {
 		rw__http_stream_overflow(s);
 		return;
@@ -633,8 +634,12 @@ static void forward(struct http_stream *s, const struct rw_http_request_view *vi
 		rw_log_warn("http", "[C%llu] cannot open a socket to %s: %s",
 		            (unsigned long long)s->id, s->host->name, strerror(-r));
 		rw__http_stream_upstream_failed(s, r, UPF_CONNECT, false);
-		return;
 	}
+}
+
+/* The first try has its connection (s->up): the head, then what was received so far. */
+static void send_first(struct http_stream *s)
+{
 	if (send_request_head(s)) {
 		rw__http_stream_abort(s, RW_RF_LR, "cannot encode the request");
 		return;
@@ -643,7 +648,8 @@ static void forward(struct http_stream *s, const struct rw_http_request_view *vi
 		rw_chain_append_copy(down_out(s), rw_engine_pool(eng(s)),
 		                     RW_HTTP_LIT("HTTP/1.1 100 Continue\r\n\r\n"));
 	if (!rw_chain_empty(&s->held)) {
-		/* Body that arrived while a filter held the request. */
+		/* Body that arrived while a filter held the request, or while it waited for a
+		 * connection. */
 		struct rw_chain held = {0};
 
 		s->req_bytes -= s->held.bytes; /* counted when it arrived */
@@ -660,6 +666,50 @@ static void forward(struct http_stream *s, const struct rw_http_request_view *vi
 	rw__http_upstream_flush(s->up);
 	rw_sock_flush(s->c->sock);
 	rw__http_conn_arm_timer(s->c);
+}
+
+/* One path from "s->up is attached" to the bytes going out, whether acquire gave the
+ * connection at once or the pending queue did later. */
+static void send_attached(struct http_stream *s, enum http_send_kind kind)
+{
+	switch (kind) {
+	case SEND_FIRST:
+		send_first(s);
+		break;
+	case SEND_RETRY:
+		rw__http_retry_send(s);
+		break;
+	case SEND_REPLAY:
+		rw__http_stream_resend(s);
+		break;
+	}
+}
+
+int rw__http_stream_try(struct http_stream *s, bool fresh, enum http_send_kind kind)
+{
+	int r =
+	    rw__http_upstream_acquire(s->c->l->worker->http, s->host, s->cluster, s, fresh, &s->up);
+
+	if (r < 0)
+		return r;
+	if (r == HTTP_UP_QUEUED) {
+		/* Waits for a connection: the route timeout, the stream idle timeout and the
+		 * client still apply (rw__http_upstream_cancel_wait when the stream ends). */
+		s->send_kind = kind;
+		rw__http_conn_arm_timer(s->c);
+		return 0;
+	}
+	send_attached(s, kind);
+	return 0;
+}
+
+void rw__http_stream_upstream_attached(struct http_stream *s)
+{
+	struct http_conn *c = s->c;
+
+	rw__http_conn_hold(c);
+	send_attached(s, s->send_kind);
+	rw__http_conn_release(c);
 }
 
 /*
@@ -868,17 +918,18 @@ void rw__http_stream_request_body(struct http_stream *s, struct rw_chain *data)
 	int r;
 
 	s->req_bytes += n;
-	if (s->fault_until) {
-		/* A filter holds the request (fault delay): keep the body for when it goes on. */
+	if (s->fault_until || ((s->flags & S_UP_WAIT) && s->send_kind == SEND_FIRST)) {
+		/* A filter holds the request (fault delay), or it waits for its first connection:
+		 * keep the body for when it goes on. */
 		if (rw_chain_move(&s->held, data))
 			rw__http_stream_abort(s, RW_RF_LR, "out of memory");
 		else
 			rw__http_conn_update_read(s->c);
 		return;
 	}
-	if (s->flags & S_RETRY_PENDING) {
-		/* Between tries: the body goes only to the replay copy, framed as it will be sent.
-		 */
+	if (s->flags & (S_RETRY_PENDING | S_UP_WAIT)) {
+		/* Between tries (or a later try waiting for its connection): the body goes only to
+		 * the replay copy, framed as it will be sent. */
 		if ((s->flags & S_REPLAYABLE) && s->replay.bytes + n <= s->replay_limit) {
 			r = (s->flags & S_UP_CHUNKED)
 			        ? rw_h1_encode_chunk(&s->replay, rw_engine_pool(eng(s)), data)
@@ -940,7 +991,7 @@ void rw__http_stream_request_end(struct http_stream *s)
 	s->flags |= S_REQ_DONE;
 	s->req_end_ms = rw_engine_now_ms(eng(s));
 	s->t.ds_rx_end = rw_engine_now_us(eng(s));
-	if ((s->up || (s->flags & S_RETRY_PENDING)) && (s->flags & S_UP_CHUNKED) &&
+	if ((s->up || (s->flags & (S_RETRY_PENDING | S_UP_WAIT))) && (s->flags & S_UP_CHUNKED) &&
 	    finish_upstream_body(s))
 		return;
 	if (s->up) {

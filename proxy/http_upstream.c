@@ -7,6 +7,13 @@
  * the next request fails.  The race that remains (the upstream closes just as a request is
  * sent) is covered by the stream, which replays the request once on a new connection when
  * nothing came back (http_stream.c).
+ *
+ * The pending queue (Envoy's pending requests): a request that finds no idle connection while
+ * the cluster is at max_connections waits in its pool's FIFO, counted in rq_pending, until
+ * a connection of the pool is released reusable (handed over at once, never parked idle), or
+ * a connection of the cluster closes on this worker and lets the oldest waiter of the cluster
+ * open a new one.  Like Envoy's per-worker pools, a close on another worker wakes nobody
+ * here: those waiters get their own worker's releases and closes, or time out.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -85,7 +92,7 @@ static void pool_maybe_free(struct http_worker *hw, struct up_pool *p)
 {
 	struct up_pool **pp;
 
-	if (p->n_open)
+	if (p->n_open || p->n_waiting)
 		return;
 	for (pp = &hw->pools[bucket(hw, p->host)]; *pp; pp = &(*pp)->hnext) {
 		if (*pp == p) {
@@ -110,6 +117,90 @@ static void idle_unlink(struct up_conn *u)
 static void up_free(struct up_conn *u)
 {
 	free(u);
+}
+
+static void on_wake(struct rw_timer *t, void *arg);
+
+/* Counted in the cluster's pending requests (rq_pending, upstream_rq_pending_*). */
+static void pending_add(const struct rw_cluster *cluster)
+{
+	struct rw_cluster *c = (struct rw_cluster *)cluster;
+
+	atomic_fetch_add_explicit(&c->cb.rq_pending, 1, memory_order_relaxed);
+	rw_stat_inc(&c->stats, RW_CS_UPSTREAM_RQ_PENDING_TOTAL);
+	rw_gauge_inc(&c->stats, RW_CS_UPSTREAM_RQ_PENDING_ACTIVE);
+}
+
+static void pending_sub(struct rw_cluster *c)
+{
+	rw_gauge_dec(&c->stats, RW_CS_UPSTREAM_RQ_PENDING_ACTIVE);
+	atomic_fetch_sub_explicit(&c->cb.rq_pending, 1, memory_order_relaxed);
+}
+
+/* Queue s at the tail of p's pending queue and of the worker's (counted by the caller). */
+static void wait_link(struct up_pool *p, struct http_stream *s)
+{
+	struct http_worker *hw = p->hw;
+
+	s->flags |= S_UP_WAIT;
+	s->wait_pool = p;
+	s->wait_next = NULL;
+	s->wait_prev = p->wait_tail;
+	if (p->wait_tail)
+		p->wait_tail->wait_next = s;
+	else
+		p->wait_head = s;
+	p->wait_tail = s;
+	p->n_waiting++;
+	s->wq_next = NULL;
+	s->wq_prev = hw->wq_tail;
+	if (hw->wq_tail)
+		hw->wq_tail->wq_next = s;
+	else
+		hw->wq_head = s;
+	hw->wq_tail = s;
+	hw->n_waiting++;
+}
+
+/* Take s out of both queues; its pool may be freed by the caller (pool_maybe_free). */
+static void wait_unlink(struct http_stream *s)
+{
+	struct up_pool *p = s->wait_pool;
+	struct http_worker *hw = p->hw;
+
+	if (s->wait_prev)
+		s->wait_prev->wait_next = s->wait_next;
+	else
+		p->wait_head = s->wait_next;
+	if (s->wait_next)
+		s->wait_next->wait_prev = s->wait_prev;
+	else
+		p->wait_tail = s->wait_prev;
+	p->n_waiting--;
+	if (s->wq_prev)
+		s->wq_prev->wq_next = s->wq_next;
+	else
+		hw->wq_head = s->wq_next;
+	if (s->wq_next)
+		s->wq_next->wq_prev = s->wq_prev;
+	else
+		hw->wq_tail = s->wq_prev;
+	hw->n_waiting--;
+	s->wait_next = s->wait_prev = s->wq_next = s->wq_prev = NULL;
+	s->wait_pool = NULL;
+	s->flags &= ~S_UP_WAIT;
+}
+
+void rw__http_upstream_cancel_wait(struct http_stream *s)
+{
+	struct up_pool *p = s->wait_pool;
+
+	if (!(s->flags & S_UP_WAIT))
+		return;
+	wait_unlink(s);
+	pending_sub(s->cluster);
+	rw_stat_inc(&s->cluster->stats, RW_CS_UPSTREAM_RQ_CANCELLED);
+	pool_maybe_free(p->hw, p);
 }
 
 static void up_close(struct up_conn *u, const char *why)
@@ -146,6 +237,10 @@ static void up_close(struct up_conn *u, const char *why)
 			atomic_fetch_sub_explicit(&u->cluster->cb.rq_pending, 1,
 			                          memory_order_relaxed);
 		u->flags &= ~UP_PENDING;
+		/* Below max_connections again: a waiter may open one.  Not from here (callers
+		 * walk pools and streams), on the next loop turn. */
+		if (hw->n_waiting && !rw_timer_active(&hw->wake_timer))
+			rw_timer_add(rw_engine_timers(eng_of(hw)), &hw->wake_timer, 0, on_wake, hw);
 	}
 	rw_sock_close(u->sock);
 	u->sock = NULL;
@@ -465,12 +560,86 @@ static void on_connect_timeout(struct rw_timer *t, void *arg)
 		rw__http_conn_release(c);
 }
 
+/* Attach idle connection u (unlinked) to s: the hot path of acquire, and a hand-over. */
+static void attach_idle(struct up_conn *u, struct http_stream *s, uint64_t now_us)
+{
+	u->s = s;
+	u->got_bytes = false;
+	s->t.us_cx_end = now_us;
+	s->t.reused = true;
+	s->t.tries++;
+	rw__http_stream_stats_try(s);
+	if (s->c->l->cfg->want_up_local)
+		s->up_local = u->local;
+}
+
+/* Open a new connection of p for s.  pending: s is already counted in rq_pending (it
+ * waited); that count moves to the connection.  0 with *out set, or negative errno. */
+static int open_conn(struct up_pool *p, const struct rw_cluster *cluster, struct http_stream *s,
+                     bool pending, struct up_conn **out)
+{
+	struct http_worker *hw = p->hw;
+	struct rw_host *host = p->host;
+	struct up_conn *u = calloc(1, sizeof(*u));
+	int r;
+
+	if (!u)
+		return -ENOMEM;
+	r = rw_sock_connect(eng_of(hw), (const struct sockaddr *)&host->addr, host->addrlen,
+	                    &up_ops, u, &u->sock);
+	if (r) {
+		free(u);
+		return r;
+	}
+	u->pool = p;
+	u->s = s;
+	u->cluster = (struct rw_cluster *)cluster;
+	u->flags |= UP_PENDING;
+	atomic_fetch_add_explicit(&u->cluster->cb.cx_active, 1, memory_order_relaxed);
+	if (!pending)
+		pending_add(cluster);
+	u->start_us = rw_engine_now_us(eng_of(hw));
+	rw_stat_inc(&cluster->stats, RW_CS_UPSTREAM_CX_TOTAL);
+	rw_stat_inc(&cluster->stats, RW_CS_UPSTREAM_CX_HTTP1_TOTAL);
+	rw_gauge_inc(&cluster->stats, RW_CS_UPSTREAM_CX_ACTIVE);
+	p->n_open++;
+	rw_h1_parser_init(&u->parser, RW_H1_RESPONSE, NULL);
+	atomic_fetch_add_explicit(&host->cx_total, 1, memory_order_relaxed);
+	rw_timer_add(rw_engine_timers(eng_of(hw)), &u->timer, cluster->connect_timeout_ms,
+	             on_connect_timeout, u);
+	rw_sock_read_start(u->sock);
+	s->t.tries++;
+	rw__http_stream_stats_try(s);
+	*out = u;
+	return 0;
+}
+
+/* At max_connections: close the least recently used idle connection of the cluster in
+ * another pool of this worker, so a waiter of this host is not starved by idle ones (its
+ * close wakes the waiters).  Envoy instead lets every host have one connection over the
+ * limit. */
+static void close_idle_elsewhere(struct http_worker *hw, const struct up_pool *own,
+                                 const struct rw_cluster *cluster)
+{
+	for (uint32_t b = 0; b < hw->n_buckets; b++) {
+		for (struct up_pool *p = hw->pools[b]; p; p = p->hnext) {
+			struct up_conn *u = p->idle.idle_prev;
+
+			if (p != own && p->n_idle && u->cluster == cluster) {
+				up_close(u, "room for a pending request");
+				return;
+			}
+		}
+	}
+}
+
 int rw__http_upstream_acquire(struct http_worker *hw, struct rw_host *host,
                               const struct rw_cluster *cluster, struct http_stream *s, bool fresh,
                               struct up_conn **out)
 {
 	struct up_pool *p = pool_get(hw, host);
 	uint64_t now_us = rw_engine_now_us(eng_of(hw));
+	struct rw_cluster_cb *cb = (struct rw_cluster_cb *)&cluster->cb;
 	struct up_conn *u;
 	int r;
 
@@ -485,71 +654,81 @@ int rw__http_upstream_acquire(struct http_worker *hw, struct rw_host *host,
 	if (p->n_idle && !fresh) {
 		u = p->idle.idle_next;
 		idle_unlink(u);
-		u->s = s;
-		u->got_bytes = false;
-		s->t.us_cx_end = now_us;
-		s->t.reused = true;
-		s->t.tries++;
-		rw__http_stream_stats_try(s);
-		if (s->c->l->cfg->want_up_local)
-			s->up_local = u->local;
+		attach_idle(u, s, now_us);
 		*out = u;
 		return 0;
 	}
-	/* Circuit breakers: a new connection counts against max_connections and, until it is
-	 * connected, the request waits as pending (max_pending_requests).  ringway has no
-	 * pending queue: over either limit the request overflows at once (503 UO). */
-	{
-		struct rw_cluster_cb *cb = (struct rw_cluster_cb *)&cluster->cb;
+	/* Circuit breakers, Envoy's order: the request becomes pending (max_pending_requests,
+	 * else overflow); it opens a connection if max_connections allows, else it waits in the
+	 * pool's queue for a released or a new connection. */
+	if (atomic_load_explicit(&cb->rq_pending, memory_order_relaxed) >=
+	    cb->max_pending_requests) {
+		atomic_fetch_add_explicit(&cb->rq_pending_overflow, 1, memory_order_relaxed);
+		pool_maybe_free(hw, p);
+		return -EUSERS;
+	}
+	if (atomic_load_explicit(&cb->cx_active, memory_order_relaxed) >= cb->max_connections) {
+		atomic_fetch_add_explicit(&cb->cx_overflow, 1, memory_order_relaxed);
+		pending_add(cluster);
+		wait_link(p, s);
+		close_idle_elsewhere(hw, p, cluster);
+		return HTTP_UP_QUEUED;
+	}
+	r = open_conn(p, cluster, s, false, out);
+	if (r)
+		pool_maybe_free(hw, p);
+	return r;
+}
 
-		if (atomic_load_explicit(&cb->cx_active, memory_order_relaxed) >=
-		    cb->max_connections) {
-			atomic_fetch_add_explicit(&cb->cx_overflow, 1, memory_order_relaxed);
+/* Give u (released reusable) to the oldest waiter of its pool. */
+static void hand_over(struct up_conn *u)
+{
+	struct up_pool *p = u->pool;
+	struct http_stream *s = p->wait_head;
+
+	wait_unlink(s);
+	pending_sub(s->cluster);
+	if (u->flags & UP_PAUSED) {
+		u->flags &= ~UP_PAUSED;
+		rw_sock_read_start(u->sock);
+	}
+	attach_idle(u, s, rw_engine_now_us(eng_of(p->hw)));
+	s->up = u;
+	rw__http_stream_upstream_attached(s);
+}
+
+/* A connection closed: the oldest waiters of clusters now below max_connections open new
+ * connections, in worker FIFO order.  A call into a stream may end other waiters, so the
+ * scan restarts from the head after each. */
+static void on_wake(struct rw_timer *t, void *arg)
+{
+	struct http_worker *hw = arg;
+	struct http_stream *s;
+
+	(void)t;
+again:
+	for (s = hw->wq_head; s; s = s->wq_next) {
+		struct rw_cluster *cluster = s->cluster;
+		struct up_pool *p = s->wait_pool;
+		struct http_conn *c = s->c;
+		int r;
+
+		if (atomic_load_explicit(&cluster->cb.cx_active, memory_order_relaxed) >=
+		    cluster->cb.max_connections)
+			continue;
+		wait_unlink(s);
+		rw__http_conn_hold(c);
+		r = open_conn(p, cluster, s, true, &s->up);
+		if (r) {
+			pending_sub(cluster);
 			pool_maybe_free(hw, p);
-			return -EUSERS;
+			rw__http_stream_upstream_failed(s, r, UPF_CONNECT, false);
+		} else {
+			rw__http_stream_upstream_attached(s);
 		}
-		if (atomic_load_explicit(&cb->rq_pending, memory_order_relaxed) >=
-		    cb->max_pending_requests) {
-			atomic_fetch_add_explicit(&cb->rq_pending_overflow, 1,
-			                          memory_order_relaxed);
-			pool_maybe_free(hw, p);
-			return -EUSERS;
-		}
+		rw__http_conn_release(c);
+		goto again;
 	}
-	u = calloc(1, sizeof(*u));
-	if (!u) {
-		pool_maybe_free(hw, p);
-		return -ENOMEM;
-	}
-	r = rw_sock_connect(eng_of(hw), (const struct sockaddr *)&host->addr, host->addrlen,
-	                    &up_ops, u, &u->sock);
-	if (r) {
-		free(u);
-		pool_maybe_free(hw, p);
-		return r;
-	}
-	u->pool = p;
-	u->s = s;
-	u->cluster = (struct rw_cluster *)cluster;
-	u->flags |= UP_PENDING;
-	atomic_fetch_add_explicit(&u->cluster->cb.cx_active, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&u->cluster->cb.rq_pending, 1, memory_order_relaxed);
-	u->start_us = rw_engine_now_us(eng_of(hw));
-	rw_stat_inc(&cluster->stats, RW_CS_UPSTREAM_CX_TOTAL);
-	rw_stat_inc(&cluster->stats, RW_CS_UPSTREAM_CX_HTTP1_TOTAL);
-	rw_gauge_inc(&cluster->stats, RW_CS_UPSTREAM_CX_ACTIVE);
-	rw_stat_inc(&cluster->stats, RW_CS_UPSTREAM_RQ_PENDING_TOTAL);
-	rw_gauge_inc(&cluster->stats, RW_CS_UPSTREAM_RQ_PENDING_ACTIVE);
-	p->n_open++;
-	rw_h1_parser_init(&u->parser, RW_H1_RESPONSE, NULL);
-	atomic_fetch_add_explicit(&host->cx_total, 1, memory_order_relaxed);
-	rw_timer_add(rw_engine_timers(eng_of(hw)), &u->timer, cluster->connect_timeout_ms,
-	             on_connect_timeout, u);
-	rw_sock_read_start(u->sock);
-	s->t.tries++;
-	rw__http_stream_stats_try(s);
-	*out = u;
-	return 0;
 }
 
 void rw__http_upstream_release(struct up_conn *u, bool reusable)
@@ -560,9 +739,16 @@ void rw__http_upstream_release(struct up_conn *u, bool reusable)
 	if (u->flags & UP_HOLD_CLOSED)
 		return;
 	if (!reusable || !(u->flags & UP_CONNECTED) || (u->flags & UP_TUNNEL) ||
-	    !rw_sock_flushed(u->sock) || p->n_idle >= MAX_IDLE_PER_HOST ||
-	    rw_engine_draining(eng_of(p->hw))) {
+	    !rw_sock_flushed(u->sock)) {
 		up_close(u, reusable ? "not kept" : "not reusable");
+		return;
+	}
+	if (p->n_waiting) {
+		hand_over(u);
+		return;
+	}
+	if (p->n_idle >= MAX_IDLE_PER_HOST || rw_engine_draining(eng_of(p->hw))) {
+		up_close(u, "not kept");
 		return;
 	}
 	if (u->flags & UP_PAUSED) {
@@ -662,6 +848,7 @@ void rw_http_worker_fini(struct rw_proxy_worker *w)
 
 	if (!hw)
 		return;
+	rw_timer_del(rw_engine_timers(eng_of(hw)), &hw->wake_timer);
 	close_idle(hw);
 	while (hw->free_streams) {
 		struct http_stream *s = hw->free_streams;

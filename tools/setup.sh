@@ -85,15 +85,16 @@ test)
 			;;
 		tsan)
 			# The lock-free parts shared by workers: host-set snapshots, epochs, balancers,
-			# and the per-thread stats blocks read while written.
+			# the per-thread stats blocks read while written, and an engine told to stop
+			# listening from another thread.
 			stage "ThreadSanitizer build, load-balancer and stats tests"
 			cmake -S "$here" -B build-ci-tsan -DCMAKE_BUILD_TYPE=Debug -DRW_TSAN=ON \
 				-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >build-ci-tsan.log 2>&1 ||
 				{ cat build-ci-tsan.log; exit 1; }
 			cmake --build build-ci-tsan -j"$jobs" --target test_lb_host_set test_lb_policies \
-				test_lb_threads test_stats_store
+				test_lb_threads test_stats_store test_ring_listen
 			TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-ci-tsan --output-on-failure \
-				-R '^unit[.](lb[.](host_set|policies|threads)|stats[.]store)$'
+				-R '^unit[.](lb[.](host_set|policies|threads)|stats[.]store|ring[.]listen)$'
 			;;
 		fuzz)
 			stage "libFuzzer build, each target briefly"

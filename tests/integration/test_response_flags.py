@@ -10,7 +10,8 @@ operator can tell "why 503" from %RESPONSE_FLAGS% and %RESPONSE_CODE_DETAILS% al
   NR   404 route_not_found                    no route matches
   UH   503 no_healthy_upstream                a cluster with no hosts
   UF   503 upstream_connect_failure           the only host refuses connections
-  UO   503 upstream_overflow                  circuit breaker max_connections 1, one held
+  UO   503 upstream_overflow                  max_connections 1, max_pending_requests 1: one
+                                              held, one waiting, the third overflows
   URX  503 via_upstream, attempts 3           retry_on 5xx, num_retries 2, the host says 503
   UT   504 upstream_response_timeout          route timeout, the host never answers
   UC   503 upstream_reset_before_headers      the host closes before any byte
@@ -242,7 +243,8 @@ class ResponseFlags(HttpTestCase):
             cluster_dict("ok", [cls.ok.endpoint]), cluster_dict("empty", []),
             cluster_dict("closed", [cls.closed.endpoint]),
             cluster_dict("held", [cls.held.endpoint],
-                         {"circuit_breakers": {"thresholds": [{"max_connections": 1}]}}),
+                         {"circuit_breakers": {"thresholds": [
+                             {"max_connections": 1, "max_pending_requests": 1}]}}),
             cluster_dict("u503", [cls.u503.endpoint]), cluster_dict("slow", [cls.slow.endpoint]),
             cluster_dict("reset", [cls.reset.endpoint]),
             cluster_dict("trunc", [cls.trunc.endpoint]), cluster_dict("bad", [cls.bad.endpoint]),
@@ -309,13 +311,18 @@ class ResponseFlags(HttpTestCase):
 
     @classmethod
     def overflow(cls):
-        """UO: one request holds the cluster's only connection; the next one overflows."""
+        """UO: one request holds the cluster's only connection, the next one waits in the
+        pending queue (max_pending_requests 1), the third overflows."""
         t = threading.Thread(target=cls.get, args=("/uo/held",))
         t.start()
         cls.held.wait_requests(1, timeout=10)
+        w = threading.Thread(target=cls.get, args=("/uo/wait",))
+        w.start()
+        time.sleep(0.3)  # /uo/wait is queued (no admin listener here to read the gauge)
         cls.get("/uo/over")
         cls.release.set()
         t.join(15)
+        w.join(15)
 
     @classmethod
     def client_leaves(cls):
@@ -390,7 +397,7 @@ class ResponseFlags(HttpTestCase):
     # ---- the scenarios
 
     def test_line_count(self):
-        self.assertEqual(len(self.lines), 23, self.lines)
+        self.assertEqual(len(self.lines), 24, self.lines)
 
     def test_ok(self):
         self.check("/ok/1", code=200, flags="-", details="via_upstream", cluster="ok",
@@ -421,6 +428,9 @@ class ResponseFlags(HttpTestCase):
         self.check("/uo/over", code=503, flags="UO", details="upstream_overflow",
                    cluster="held", upstream_host=hostport(self.held.endpoint), attempts=1,
                    bytes_sent=len(body))
+        # The request that waited in the pending queue got the connection next.
+        self.check("/uo/wait", code=200, flags="-", details="via_upstream", cluster="held",
+                   upstream_host=hostport(self.held.endpoint), attempts=1, bytes_sent=2)
         # The request that held the connection went through untouched.
         self.check("/uo/held", code=200, flags="-", details="via_upstream", cluster="held",
                    upstream_host=hostport(self.held.endpoint), attempts=1, bytes_sent=2)
