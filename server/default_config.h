@@ -2,7 +2,8 @@
  * The config served when neither --config-path nor --config-yaml is given: plain Envoy v3
  * YAML (print it with --print-default-config, edit, pass back with -c).  It shows routing
  * with nothing else running: port 10000 answers a welcome page, proxies /api/ to a second
- * listener of the same process (10001), redirects /docs; 10002 is a TCP proxy to echo.
+ * listener of the same process (10001), redirects /docs; 10002 is a TCP proxy to echo; the
+ * admin listener (9901, Envoy's usual port) serves the live dashboard and the stats.
  */
 #ifndef RW_SERVER_DEFAULT_CONFIG_H
 #define RW_SERVER_DEFAULT_CONFIG_H
@@ -13,6 +14,10 @@ static const char rw_default_config[] =
     "#   curl -i localhost:10000/api/hello proxied to the backend listener on :10001\n"
     "#   curl -i localhost:10000/docs      a redirect\n"
     "#   echo hi | nc -q1 127.0.0.1 10002  a TCP proxy in front of an echo service (:10003)\n"
+    "#   open http://127.0.0.1:9901/       the admin: live dashboard, /stats, /clusters, /help\n"
+    "admin:\n"
+    "  address:\n"
+    "    socket_address: { address: 127.0.0.1, port_value: 9901 }\n"
     "static_resources:\n"
     "  listeners:\n"
     "  - name: http\n"
@@ -47,6 +52,7 @@ static const char rw_default_config[] =
     "                        curl -i localhost:10000/api/hello   routed to the backend on :10001\n"
     "                        curl -i localhost:10000/docs        a redirect\n"
     "                        echo hi | nc -q1 127.0.0.1 10002    TCP proxy to an echo service\n"
+    "                        http://127.0.0.1:9901/              admin: live dashboard, stats\n"
     "                      Print this config: ringway --print-default-config\n"
     "              - match: { prefix: \"/api/\" }\n"
     "                route: { cluster: backend, prefix_rewrite: \"/\" }\n"

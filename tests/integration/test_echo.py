@@ -91,9 +91,9 @@ class Echo(unittest.TestCase):
             px.stop()
 
     def test_default_config_routes_and_echoes(self):
-        ports = (10000, 10001, 10002, 10003)
+        ports = (10000, 10001, 10002, 10003, 9901)
         if not all(port_free(p) for p in ports):
-            self.skipTest("ports 10000-10003 are taken on this machine")
+            self.skipTest("ports 10000-10003 or 9901 are taken on this machine")
         with harness.Proxy(None, ["--concurrency", "2"]) as px:
             self.assertEqual(px.addr("http"), ("127.0.0.1", 10000))
             self.assertEqual(px.addr("tcp"), ("127.0.0.1", 10002))
@@ -112,6 +112,14 @@ class Echo(unittest.TestCase):
             for i in range(10):
                 msg = b"hello %d\n" % i
                 self.assertEqual(roundtrip(("127.0.0.1", 10002), msg), msg)
+            # The admin listener: the dashboard and the stats of what was just sent.
+            self.assertEqual(px.addr("admin"), ("127.0.0.1", 9901))
+            status, _, body = http_get(("127.0.0.1", 9901), "/")
+            self.assertEqual(status, 200)
+            self.assertIn(b"<canvas", body)
+            status, _, body = http_get(("127.0.0.1", 9901), "/stats?filter=downstream_rq_total")
+            self.assertEqual(status, 200)
+            self.assertIn(b"http.ingress_http.downstream_rq_total: 3", body)
             log = px.stop()
             self.assertIn("embedded default", log)
 
