@@ -55,6 +55,7 @@ run)
 	echo "ringway: serving the embedded default config. Try, in another shell:"
 	echo "    curl -i localhost:10000/            (welcome page)"
 	echo "    curl -i localhost:10000/api/hello   (routed to the backend listener)"
+	echo "    http://127.0.0.1:9901/              (admin: live dashboard; /stats, /help)"
 	echo "    echo hello | nc -q1 127.0.0.1 10002 (TCP proxy to echo)"
 	echo "Stop with Ctrl-C. Your own Envoy config: build/server/ringway -c envoy.yaml"
 	exec build/server/ringway
