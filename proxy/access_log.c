@@ -517,8 +517,10 @@ void rw_access_log_worker_fini(struct rw_proxy_worker *pw)
 		if (w->inflight)
 			continue;
 		/* Lines still waiting (the loop ended before their flush): written here, in
-		 * place, as the worker is done serving. */
-		if (w->len[w->fill] && write(w->log->fd, w->buf[w->fill], w->len[w->fill]) < 0)
+		 * place, as the worker is done serving -- unless the drain deadline cut the
+		 * writes short (a pipe nobody reads would block this write forever). */
+		if (w->len[w->fill] && (rw_engine_drain_expired(pw->eng) ||
+		                        write(w->log->fd, w->buf[w->fill], w->len[w->fill]) < 0))
 			pw->log_dropped++;
 		free(pw->log_writers[i]->buf[0]);
 		free(pw->log_writers[i]->buf[1]);

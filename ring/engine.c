@@ -241,6 +241,7 @@ static void drain_timeout(struct rw_timer *t, void *arg)
 	e->drain_fired = true;
 	if (e->drain_cb)
 		e->drain_cb(e->drain_ctx);
+	rw__file_cancel_all(e);
 }
 
 static void start_drain(struct rw_engine *e, uint64_t drain_ms)
@@ -446,4 +447,9 @@ struct rw_buf_pool *rw_engine_pool(struct rw_engine *e)
 bool rw_engine_draining(const struct rw_engine *e)
 {
 	return e->draining;
+}
+
+bool rw_engine_drain_expired(const struct rw_engine *e)
+{
+	return e->drain_fired;
 }

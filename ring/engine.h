@@ -110,6 +110,8 @@ uint64_t rw_engine_now_us(const struct rw_engine *e);
 struct rw_timer_wheel *rw_engine_timers(struct rw_engine *e);
 struct rw_buf_pool *rw_engine_pool(struct rw_engine *e);
 bool rw_engine_draining(const struct rw_engine *e);
+/* The drain deadline passed (what is left is being closed, file writes are refused). */
+bool rw_engine_drain_expired(const struct rw_engine *e);
 
 /*
  * Start a multishot accept on a listening socket (the engine takes ownership of fd and
@@ -164,6 +166,8 @@ int rw_sock_local_addr(const struct rw_sock *s, struct sockaddr_storage *out);
  * is in flight.  0, or -ENOMEM (cb never runs then).
  */
 typedef void (*rw_file_write_cb)(void *ctx, int res);
+/* (Past the drain deadline, writes in flight are cancelled and new ones refused with
+   -ECANCELED: a pipe nobody reads cannot keep a stopping worker alive.) */
 int rw_engine_file_write(struct rw_engine *e, int fd, const void *data, uint32_t len,
                          rw_file_write_cb cb, void *ctx);
 

@@ -150,7 +150,8 @@ struct rw_engine {
 	uint32_t n_slots;
 	uint32_t free_slot; /* head of the free list, UINT32_MAX if none */
 	uint32_t live_socks;
-	uint32_t live_writes; /* file writes in flight: the loop runs until they complete */
+	uint32_t live_writes;         /* file writes in flight: the loop runs until they complete */
+	struct rw_file_write *writes; /* ... listed, so the drain deadline can cancel them */
 
 	struct rw_send_ctx *send_free;
 	struct rw_sock *wait_bufs; /* sockets whose recv stopped on -ENOBUFS */
@@ -201,5 +202,8 @@ void rw__sock_rearm_waiting(struct rw_engine *e);
 void rw__listener_cqe(struct rw_engine *e, struct rw_listener_slot *l, struct io_uring_cqe *cqe);
 void rw__listeners_close(struct rw_engine *e);
 void rw__file_cqe(struct rw_engine *e, void *obj, struct io_uring_cqe *cqe);
+/* The drain deadline: cancel every file write still in flight (a pipe nobody reads must
+   not keep a stopping worker alive); their callbacks see -ECANCELED. */
+void rw__file_cancel_all(struct rw_engine *e);
 
 #endif

@@ -303,5 +303,59 @@ class SharedFile(HttpTestCase):
         tmp.cleanup()
 
 
+
+class UnreadPipe(HttpTestCase):
+    """A stdout access log on a pipe nobody reads: requests are still served (lines that find
+    both buffers full are dropped and counted), and a drain is not held open by the blocked
+    write past the drain deadline (the write is cancelled, the process exits)."""
+
+    def test_drain_does_not_wait_for_the_pipe(self):
+        import signal
+        import subprocess
+
+        from harness import LISTEN_RE, STARTED_RE, ringway_bin
+
+        up = self.keep(HttpUpstream(name="ok"))
+        fmt = "%REQ(:PATH)% " + "x" * 400 + "\n"
+        cfg = http_config([vhost("all", ["example.com"], [route("ok")])],
+                          clusters={"ok": [up.endpoint]},
+                          hcm={"access_log": [{"name": "envoy.access_loggers.stdout",
+                                               "typed_config": {"@type": STDOUT_TYPE,
+                                                                "log_format": {
+                                                                    "text_format_source": {
+                                                                        "inline_string": fmt}}}}]})
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        path = os.path.join(tmp.name, "cfg.json")
+        with open(path, "w") as f:
+            f.write(cfg)
+        err_path = os.path.join(tmp.name, "stderr.log")
+        rfd, wfd = os.pipe()  # rfd is never read
+        self.addCleanup(os.close, rfd)
+        with open(err_path, "wb") as err:
+            proc = subprocess.Popen([ringway_bin(), "-c", path, "--concurrency", "1",
+                                     "--drain-time-s", "1"], stdout=wfd, stderr=err,
+                                    stdin=subprocess.DEVNULL)
+        os.close(wfd)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        deadline = time.time() + 10
+        text = ""
+        while time.time() < deadline and not STARTED_RE.search(text):
+            time.sleep(0.05)
+            with open(err_path) as f:
+                text = f.read()
+        self.assertRegex(text, STARTED_RE)
+        m = LISTEN_RE.search(text)
+        addr = (m.group(2) or m.group(3), int(m.group(4)))
+        # ~1 MB of log lines against a 64 KiB pipe: the writes block, requests do not.
+        for i in range(2500):
+            self.assertEqual(http_request(addr, "GET", "/p%d" % i).status, 200)
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=15)
+        self.assertEqual(rc, 0)
+        with open(err_path) as f:
+            self.assertIn("dropped", f.read())
+
+
 if __name__ == "__main__":
     main()
