@@ -200,7 +200,7 @@ class Ringway(Peer):
         self.port = free_port()
         cfg = self.config(upstream_port, phase)
         cmd = [str(self.args.ringway), "-c", str(cfg), "--concurrency", "1", "-l", "info",
-               "--drain-time-s", "1"]
+               "--drain-time-s", "1"] + self.args.ringway_args.split()
         self.process = Process(f"ringway-{phase}", cmd, self.tmp, self.args.proxy_cpus)
         self.process.wait_listening(self.port)
 
@@ -617,6 +617,8 @@ def parse_args():
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--ringway", default=str(REPO / "build" / "server" / "ringway"),
                     help="ringway binary")
+    ap.add_argument("--ringway-args", default="",
+                    help="extra ringway flags, e.g. \"--io-buffers 256 --io-buffer-size 16384\"")
     ap.add_argument("--tools-dir", help="directory with rw-upstream and rw-loadgen (default: "
                     "build/tools, build-tools/tools or build-perf/tools if up to date, else "
                     "compile them with cc into the temp dir)")

@@ -149,6 +149,7 @@ class Ringway(Peer):
       endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {upstream_port}}}}}}}}}]}}]
 """)
         cmd = [str(self.args.ringway), "-c", str(cfg), "--concurrency", "1", "-l", "info"]
+        cmd += self.args.ringway_args.split()
         self.process = Process(f"ringway-{phase}", cmd, self.tmp, self.args.proxy_cpus)
         self.process.wait_listening(self.port)
 
@@ -455,6 +456,8 @@ def parse_args():
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--ringway", default=str(REPO / "build" / "server" / "ringway"),
                     help="ringway binary")
+    ap.add_argument("--ringway-args", default="",
+                    help="extra ringway flags, e.g. \"--io-buffers 256 --io-buffer-size 16384\"")
     ap.add_argument("--tools-dir", help="directory with rw-upstream, rw-loadgen, rw-splice-relay "
                     "(default: build/tools or build-tools/tools if up to date, else compile "
                     "them with cc into the temp dir)")
