@@ -365,6 +365,12 @@ void rw__http_stream_request_end(struct http_stream *s);
 void rw__http_stream_abort(struct http_stream *s, uint32_t rflag, const char *why);
 /* The trusted client address (Envoy's XFF rules), computed on first use; NULL if unknown. */
 const struct sockaddr_storage *rw__http_stream_remote(struct http_stream *s);
+
+/* http_edge.c: before routing.  The HCM's request checks and rewrites (absolute URL, header
+   names with underscores, path normalization, Host port): false when it answered.  Envoy's
+   edge headers (x-forwarded-*, x-envoy-internal, x-request-id): 0 or -ENOMEM. */
+bool rw__http_sanitize_request(struct http_stream *s);
+int rw__http_edge_headers(struct http_stream *s);
 /* Answer locally (status, optional text body) if no response has started, else abort. */
 void rw__http_stream_local_reply(struct http_stream *s, uint16_t status, const char *body,
                                  uint32_t rflag, const char *details);
