@@ -57,6 +57,8 @@ static const struct admin_endpoint endpoints[] = {
      "query/change logging levels (POST ?level=trace|debug|info|warning|error|critical|off)"},
     {"/quitquitquit", rw__admin_quit, true, "exit the server"},
     {"/ready", rw__admin_ready, false, "print server state, return 200 if LIVE"},
+    {"/reopen_logs", rw__admin_reopen_logs, true,
+     "reopen the access log files (after a log rotation; also SIGUSR1)"},
     {"/reset_counters", rw__admin_reset_counters, true, "reset all counters to zero"},
     {"/server_info", rw__admin_server_info, false, "print server version/status information"},
     {"/stats", rw__admin_stats, false,

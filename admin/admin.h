@@ -2,8 +2,9 @@
  * The admin listener (bootstrap `admin.address`): Envoy's operator endpoints, served by one
  * thread with its own io_uring engine so an admin request never runs on (or blocks) a worker.
  *
- * Serves /ready, /server_info, /clusters (text and ?format=json), /config_dump, /listeners,
- * /help and POST /quitquitquit, /healthcheck/fail, /healthcheck/ok, /drain_listeners.
+ * Serves the dashboard at /, /ready, /server_info, /clusters, /stats (+ /stats/prometheus),
+ * /config_dump, /listeners, /logging, /help, and POST /quitquitquit, /reset_counters,
+ * /healthcheck/fail|ok, /drain_listeners, /reopen_logs; and runs the stats flush and sinks.
  */
 #ifndef RW_ADMIN_ADMIN_H
 #define RW_ADMIN_ADMIN_H
@@ -40,6 +41,9 @@ struct rw_admin_options {
 	 */
 	void (*drain_listeners)(void *ctx, bool graceful);
 	void *drain_ctx;
+	/* POST /reopen_logs: reopen the access-log files (log rotation); the number reopened or
+	 * a negative errno with a message in err.  NULL: refused. */
+	int (*reopen_logs)(char *err, size_t errlen);
 };
 
 /*

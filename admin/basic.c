@@ -168,3 +168,26 @@ uint16_t rw__admin_quit(struct rw_admin *a, const struct admin_req *r, struct ad
 	kill(getpid(), SIGTERM); /* the main thread drains, as for a signal */
 	return 200;
 }
+
+/* Envoy's POST /reopen_logs: after a log rotation moved the files away. */
+uint16_t rw__admin_reopen_logs(struct rw_admin *a, const struct admin_req *r, struct admin_body *b,
+                               const char **type)
+{
+	char err[256] = "";
+	int n;
+
+	(void)r;
+	(void)type;
+	if (!a->opt.reopen_logs) {
+		rw__admin_put(b, "not available\n");
+		return 503;
+	}
+	n = a->opt.reopen_logs(err, sizeof(err));
+	if (n < 0) {
+		rw__admin_put(b, "%s\n", err);
+		return 500;
+	}
+	rw_log_info("admin", "POST /reopen_logs: %d access log file(s) reopened", n);
+	rw__admin_put(b, "OK\n");
+	return 200;
+}

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,89 @@ const char *rw_access_log_failure_reason(int err)
 	}
 }
 
+/* Every open set of logs, so /reopen_logs and SIGUSR1 can reach them (log rotation). */
+struct log_group {
+	struct rw_access_log *logs;
+	size_t n;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct log_group *g;
+	size_t n, cap;
+} groups = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int group_add(struct rw_access_log *logs, size_t n)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&groups.lock);
+	if (groups.n == groups.cap) {
+		size_t cap = groups.cap ? groups.cap * 2 : 8;
+		struct log_group *g = realloc(groups.g, cap * sizeof(*g));
+
+		if (!g)
+			r = -ENOMEM;
+		else
+			groups.g = g, groups.cap = cap;
+	}
+	if (!r)
+		groups.g[groups.n++] = (struct log_group){logs, n};
+	pthread_mutex_unlock(&groups.lock);
+	return r;
+}
+
+static void group_remove(const struct rw_access_log *logs)
+{
+	pthread_mutex_lock(&groups.lock);
+	for (size_t i = 0; i < groups.n; i++)
+		if (groups.g[i].logs == logs) {
+			groups.g[i] = groups.g[--groups.n];
+			break;
+		}
+	if (!groups.n) {
+		free(groups.g);
+		groups.g = NULL;
+		groups.cap = 0;
+	}
+	pthread_mutex_unlock(&groups.lock);
+}
+
+/*
+ * Reopen by path and dup2() the new file onto the old descriptor: workers keep writing to
+ * the same fd number, now the new file, with no window where the number is closed or reused;
+ * writes in flight hold their own reference to the old file and finish there.
+ */
+int rw_access_logs_reopen(char *err, size_t errlen)
+{
+	int first = 0, count = 0;
+
+	pthread_mutex_lock(&groups.lock);
+	for (size_t i = 0; i < groups.n; i++)
+		for (size_t k = 0; k < groups.g[i].n; k++) {
+			struct rw_access_log *l = &groups.g[i].logs[k];
+			int fd;
+
+			if (!l->own_fd)
+				continue;
+			fd = open(l->cfg->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+			if (fd < 0 || dup2(fd, l->fd) < 0) {
+				if (!first) {
+					first = -errno;
+					snprintf(err, errlen, "cannot reopen access log '%s': %s",
+					         l->cfg->path, strerror(errno));
+				}
+				if (fd >= 0)
+					close(fd);
+				continue;
+			}
+			close(fd);
+			count++;
+		}
+	pthread_mutex_unlock(&groups.lock);
+	return first ? first : count;
+}
+
 int rw_access_logs_open(const struct rw_config_access_log *cfgs, size_t n,
                         struct rw_access_log **out, char *err, size_t errlen)
 {
@@ -126,12 +210,19 @@ int rw_access_logs_open(const struct rw_config_access_log *cfgs, size_t n,
 			l->own_fd = true;
 		}
 	}
+	if (group_add(logs, n)) {
+		snprintf(err, errlen, "out of memory");
+		rw_access_logs_close(logs, n);
+		return -ENOMEM;
+	}
 	*out = logs;
 	return 0;
 }
 
 void rw_access_logs_close(struct rw_access_log *logs, size_t n)
 {
+	if (logs)
+		group_remove(logs);
 	for (size_t i = 0; i < n; i++)
 		if (logs[i].own_fd)
 			close(logs[i].fd);

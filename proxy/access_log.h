@@ -62,6 +62,10 @@ struct rw_access_log {
 int rw_access_logs_open(const struct rw_config_access_log *cfgs, size_t n,
                         struct rw_access_log **out, char *err, size_t errlen);
 void rw_access_logs_close(struct rw_access_log *logs, size_t n);
+/* Reopen every open file log by its path (log rotation: Envoy's POST /reopen_logs and
+   SIGUSR1).  Any thread.  The number reopened, or the first negative errno with err set (the
+   others are still reopened; a log that failed keeps its old file). */
+int rw_access_logs_reopen(char *err, size_t errlen);
 
 struct rw_http_headers;
 

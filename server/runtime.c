@@ -159,7 +159,8 @@ static int start_admin(struct server *s, const struct rw_config *cfg)
 	                              .config = cfg,
 	                              .n_listeners = s->n_listeners,
 	                              .drain_listeners = drain_listeners,
-	                              .drain_ctx = s};
+	                              .drain_ctx = s,
+	                              .reopen_logs = rw_access_logs_reopen};
 	struct rw_cluster **cl;
 	char err[256];
 	int r;
@@ -501,6 +502,16 @@ static void wait_for_workers(struct server *s, const sigset_t *set)
 			rw_log_info("main", "SIGHUP: config reload is not supported yet; ignoring");
 			continue;
 		}
+		if (sig == SIGUSR1) { /* Envoy's: reopen the access logs (log rotation) */
+			char err[256];
+			int n = rw_access_logs_reopen(err, sizeof(err));
+
+			if (n < 0)
+				rw_log_error("main", "SIGUSR1: %s", err);
+			else
+				rw_log_info("main", "SIGUSR1: %d access log file(s) reopened", n);
+			continue;
+		}
 		if (++count == 1) {
 			rw_server_stats_draining();
 			rw_log_info("main", "caught %s: draining (deadline %llus)", strsignal(sig),
@@ -530,6 +541,7 @@ int rw_runtime_serve(const struct rw_config *cfg, const struct rw_options *opt)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by every thread we start */
 
 	srv.n_workers = opt->concurrency;

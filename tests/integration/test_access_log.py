@@ -357,5 +357,52 @@ class UnreadPipe(HttpTestCase):
             self.assertIn("dropped", f.read())
 
 
+
+class Rotation(HttpTestCase):
+    """Log rotation: after the file is moved away, POST /reopen_logs (or SIGUSR1, as Envoy)
+    makes ringway write to a new file at the configured path; lines already written stay in
+    the moved file, none is lost or duplicated."""
+
+    def test_reopen_logs_and_sigusr1(self):
+        import json as _json
+        import signal
+
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        path = os.path.join(tmp.name, "access.log")
+        up = self.keep(HttpUpstream(name="ok"))
+        boot = _json.loads(http_config(
+            [vhost("all", ["example.com"], [route("ok")])], clusters={"ok": [up.endpoint]},
+            hcm={"access_log": [file_log(path, {"text_format_source": {
+                "inline_string": "%REQ(:PATH)%\n"}})]}))
+        boot["admin"] = {"address": {"socket_address": {"address": "127.0.0.1",
+                                                        "port_value": 0}}}
+        px = self.keep(start_proxy(_json.dumps(boot), workers=2))
+
+        def get(p):
+            self.assertEqual(http_request(px.addr(), "GET", p).status, 200)
+
+        for i in range(3):
+            get("/a%d" % i)
+        self.assertEqual(sorted(http_harness.read_lines(path, 3)), ["/a0", "/a1", "/a2"])
+        os.rename(path, path + ".1")
+        get("/b0")  # still to the moved file: not reopened yet
+        self.assertEqual(len(http_harness.read_lines(path + ".1", 4)), 4)
+        self.assertEqual(http_request(px.addr("admin"), "GET", "/reopen_logs").status, 405)
+        self.assertEqual(http_request(px.addr("admin"), "POST", "/reopen_logs").status, 200)
+        for i in range(3):
+            get("/c%d" % i)
+        self.assertEqual(sorted(http_harness.read_lines(path, 3)), ["/c0", "/c1", "/c2"])
+        os.rename(path, path + ".2")
+        px.signal(signal.SIGUSR1)
+        px.wait_log(r"SIGUSR1: 1 access log file\(s\) reopened")
+        get("/d0")
+        self.assertEqual(http_harness.read_lines(path, 1), ["/d0"])
+        time.sleep(0.3)  # a line in the wrong file would show up by now
+        self.assertEqual(sorted(http_harness.read_lines(path + ".1", 4)),
+                         ["/a0", "/a1", "/a2", "/b0"])
+        self.assertEqual(sorted(http_harness.read_lines(path + ".2", 3)), ["/c0", "/c1", "/c2"])
+        self.assertEqual(http_harness.read_lines(path, 1), ["/d0"])
+
 if __name__ == "__main__":
     main()
