@@ -55,6 +55,7 @@ static const struct admin_endpoint endpoints[] = {
     {"/listeners", rw__admin_listeners, false, "print listener info (?format=json)"},
     {"/logging", rw__admin_logging, false,
      "query/change logging levels (POST ?level=trace|debug|info|warning|error|critical|off)"},
+    {"/memory", rw__admin_memory, false, "print current allocation/heap usage (JSON)"},
     {"/quitquitquit", rw__admin_quit, true, "exit the server"},
     {"/ready", rw__admin_ready, false, "print server state, return 200 if LIVE"},
     {"/reopen_logs", rw__admin_reopen_logs, true,

@@ -86,6 +86,8 @@ uint16_t rw__admin_logging(struct rw_admin *a, const struct admin_req *r, struct
                            const char **type);
 uint16_t rw__admin_quit(struct rw_admin *a, const struct admin_req *r, struct admin_body *b,
                         const char **type);
+uint16_t rw__admin_memory(struct rw_admin *a, const struct admin_req *r, struct admin_body *b,
+                          const char **type);
 uint16_t rw__admin_reopen_logs(struct rw_admin *a, const struct admin_req *r, struct admin_body *b,
                                const char **type);
 

@@ -67,6 +67,12 @@ class Admin(harness.unittest.TestCase):
             self.assertEqual(sorted(h["rq_total"] for h in hosts), [5, 5])
             for u in (a, b):
                 self.assertIn("up::%s:%d::rq_total::5" % u.endpoint, text)
+            mem = json.loads(admin(px, "/memory").body)
+            self.assertEqual(sorted(mem), ["allocated", "heap_size", "pageheap_free",
+                                           "pageheap_unmapped", "total_physical_bytes",
+                                           "total_thread_cache"])
+            self.assertGreater(int(mem["total_physical_bytes"]), 0)
+            self.assertGreaterEqual(int(mem["heap_size"]), int(mem["allocated"]))
             self.assertEqual(admin(px, "/nope").status, 404)
             self.assertEqual(admin(px, "/help").status, 200)
 
