@@ -1,7 +1,6 @@
 /*
  * The small admin endpoints: /ready, /server_info, /clusters, /logging, /quitquitquit.
  */
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include "admin/internal.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/memory.h"
 #include "lb/cluster.h"
 #include "lb/epoch.h"
 
@@ -198,23 +198,17 @@ uint16_t rw__admin_reopen_logs(struct rw_admin *a, const struct admin_req *r, st
 uint16_t rw__admin_memory(struct rw_admin *a, const struct admin_req *r, struct admin_body *b,
                           const char **type)
 {
-	struct mallinfo2 mi = mallinfo2();
-	long long pages = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
+	struct rw_memory m;
 
 	(void)a;
 	(void)r;
-	if (f) {
-		if (fscanf(f, "%lld %lld", &pages, &resident) != 2)
-			resident = 0;
-		fclose(f);
-	}
+	rw_memory_read(&m);
 	*type = "application/json";
 	rw__admin_put(b,
-	              "{\"allocated\":\"%zu\",\"heap_size\":\"%zu\",\"pageheap_unmapped\":\"0\","
-	              "\"pageheap_free\":\"%zu\",\"total_thread_cache\":\"0\","
-	              "\"total_physical_bytes\":\"%lld\"}\n",
-	              mi.uordblks + mi.hblkhd, mi.arena + mi.hblkhd, mi.fordblks,
-	              resident * sysconf(_SC_PAGESIZE));
+	              "{\"allocated\":\"%llu\",\"heap_size\":\"%llu\",\"pageheap_unmapped\":\"0\","
+	              "\"pageheap_free\":\"%llu\",\"total_thread_cache\":\"0\","
+	              "\"total_physical_bytes\":\"%llu\"}\n",
+	              (unsigned long long)m.allocated, (unsigned long long)m.heap_size,
+	              (unsigned long long)m.heap_free, (unsigned long long)m.resident);
 	return 200;
 }

@@ -1,13 +1,11 @@
 /* server.* (see stats.h). */
 #include "server/stats.h"
 
-#include <malloc.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <unistd.h>
 
 #include "core/clock.h"
+#include "core/memory.h"
 #include "core/server_state.h"
 #include "proxy/stats.h"
 #include "stats/stats.h"
@@ -46,37 +44,33 @@ static int64_t zero(void *arg)
 	return 0;
 }
 
-/* Resident set size, from /proc/self/statm. */
 static int64_t memory_physical_size(void *arg)
 {
-	long long pages = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
+	struct rw_memory m;
 
 	(void)arg;
-	if (!f)
-		return 0;
-	if (fscanf(f, "%lld %lld", &pages, &resident) != 2)
-		resident = 0;
-	fclose(f);
-	return resident * sysconf(_SC_PAGESIZE);
+	rw_memory_read(&m);
+	return (int64_t)m.resident;
 }
 
 /* Bytes the allocator handed out (Envoy's tcmalloc figure; glibc's here).  A sanitizer's
  * allocator leaves glibc's counters at 0: the resident size stands in then. */
 static int64_t memory_allocated(void *arg)
 {
-	struct mallinfo2 mi = mallinfo2();
-	int64_t n = (int64_t)(mi.uordblks + mi.hblkhd);
+	struct rw_memory m;
 
-	return n ? n : memory_physical_size(arg);
+	(void)arg;
+	rw_memory_read(&m);
+	return (int64_t)(m.allocated ? m.allocated : m.resident);
 }
 
 static int64_t memory_heap_size(void *arg)
 {
-	struct mallinfo2 mi = mallinfo2();
-	int64_t n = (int64_t)(mi.arena + mi.hblkhd);
+	struct rw_memory m;
 
-	return n ? n : memory_physical_size(arg);
+	(void)arg;
+	rw_memory_read(&m);
+	return (int64_t)(m.heap_size ? m.heap_size : m.resident);
 }
 
 int rw_server_stats_register(int n_workers)
