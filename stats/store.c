@@ -45,10 +45,11 @@ static struct {
 	size_t *by_prom; /* positions in order, by (prom, labels) */
 	struct rw_stats_block *blocks[MAX_BLOCKS];
 	size_t n_blocks;
-	struct rw_stats_block *shared; /* heap copy once something registered */
-	int64_t *baseline;             /* per entry: counter value at the last reset */
-	struct rw_hist *last;          /* per histogram id: cumulative at the last flush */
-	struct rw_hist *interval;      /* per histogram id: the last interval */
+	struct rw_stats_block *shared;     /* heap copy once something registered */
+	size_t shared_slots, shared_hists; /* its capacities (>= the block shape) */
+	int64_t *baseline;                 /* per entry: counter value at the last reset */
+	struct rw_hist *last;              /* per histogram id: cumulative at the last flush */
+	struct rw_hist *interval;          /* per histogram id: the last interval */
 	bool have_interval;
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER, .n_slots = RW_STATS_VOID_SLOTS, .n_hists = 1};
 
@@ -78,17 +79,40 @@ static void block_free(struct rw_stats_block *b)
 	free(b);
 }
 
-/* Registration grew the block shape: give the shared block the new shape (no recorder runs
- * before the registry freezes, so replacing it is safe). */
+/* Grow a zero-filled array of counts to at least need entries, doubling (registration adds
+ * scopes one by one: growing by what each needs would copy the block once per scope). */
+static int grow_counts(_Atomic uint64_t **v, size_t *cap, size_t need)
+{
+	size_t ncap = *cap ? *cap : 64;
+	_Atomic uint64_t *nv;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	nv = realloc((void *)*v, ncap * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	memset((void *)(nv + *cap), 0, (ncap - *cap) * sizeof(*nv));
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+/* Registration grew the block shape: the shared block follows, keeping what was recorded in
+ * it (registration is single-threaded: nobody records while it grows). */
 static int grow_shared(void)
 {
-	struct rw_stats_block *b = block_new();
-
-	if (!b)
+	if (!g.shared) {
+		g.shared = calloc(1, sizeof(*g.shared));
+		if (!g.shared)
+			return -ENOMEM;
+		g.shared_slots = g.shared_hists = 0;
+	}
+	if (grow_counts(&g.shared->v, &g.shared_slots, g.n_slots) ||
+	    grow_counts(&g.shared->h, &g.shared_hists, (size_t)g.n_hists * RW_STATS_HIST_STRIDE))
 		return -ENOMEM;
-	block_free(g.shared);
-	g.shared = b;
-	rw__stats_shared = b;
+	rw__stats_shared = g.shared;
 	return 0;
 }
 
@@ -531,6 +555,7 @@ void rw_stats_free_all(void)
 	g.order = g.by_prom = NULL;
 	g.n_blocks = 0;
 	g.shared = NULL;
+	g.shared_slots = g.shared_hists = 0;
 	g.baseline = NULL;
 	g.last = g.interval = NULL;
 	g.have_interval = false;

@@ -24,7 +24,7 @@ static const struct rw_stat_def hists[H__N] = {
     [H_RQ_TIME] = {"upstream_rq_time", RW_STAT_HISTOGRAM, RW_STAT_UNIT_MS},
 };
 
-static struct rw_stats_scope a, b;
+static struct rw_stats_scope a, b, three;
 static int64_t computed = 7;
 
 #define THREADS    4
@@ -103,6 +103,10 @@ int main(void)
 	/* Main thread, not attached: the shared block. */
 	rw_stat_add(&b, C_RQ_TOTAL, 5);
 	rw_stat_inc(&none, C_RQ_TOTAL);
+	/* A scope registered after that keeps it (the shared block grows, it is not replaced). */
+	sb.name = "cluster.three";
+	sb.tag_value = "three";
+	CHECK(rw_stats_scope_add(&sb, &three) == 0);
 
 	pthread_create(&rd, NULL, reader, &stop);
 	for (int i = 0; i < THREADS; i++)
@@ -133,6 +137,7 @@ int main(void)
 	CHECK(v && !v->used && v->lazy);
 	v = find(&r, "cluster.t\"wo.upstream_rq_total");
 	CHECK(v && v->value == 5);
+	CHECK(find(&r, "cluster.three.upstream_rq_total")->value == 0);
 	CHECK(strcmp(v->labels, "envoy_cluster_name=\"t\\\"wo\"") == 0);
 	v = find(&r, "server.live");
 	CHECK(v && v->value == 7 && v->kind == RW_STAT_GAUGE && strcmp(v->labels, "") == 0);
