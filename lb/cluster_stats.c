@@ -190,6 +190,14 @@ CB_FN(remaining_pending, rq_pending, max_pending_requests, remaining)
 CB_FN(remaining_rq, rq_active, max_requests, remaining)
 CB_FN(remaining_retries, rq_retry, max_retries, remaining)
 
+void rw_cluster_connect_failed(struct rw_cluster *c, struct rw_host *h, bool timeout)
+{
+	atomic_fetch_add_explicit(&h->cx_connect_fail, 1, memory_order_relaxed);
+	rw_stat_inc(&c->stats, RW_CS_UPSTREAM_CX_CONNECT_FAIL);
+	if (timeout)
+		rw_stat_inc(&c->stats, RW_CS_UPSTREAM_CX_CONNECT_TIMEOUT);
+}
+
 int rw_cluster_stats_register(struct rw_cluster *c)
 {
 	static const struct {

@@ -6,7 +6,10 @@
 #ifndef RW_LB_CLUSTER_STATS_H
 #define RW_LB_CLUSTER_STATS_H
 
+#include <stdbool.h>
+
 struct rw_cluster;
+struct rw_host;
 
 enum rw_cluster_stat {
 	RW_CS_UPSTREAM_CX_TOTAL,
@@ -89,5 +92,9 @@ enum rw_cluster_hist {
  * outlier_detection.ejections_active).  Start-up, before any thread attaches: 0 or -errno.
  */
 int rw_cluster_stats_register(struct rw_cluster *c);
+
+/* A connect to h, a host of c, failed (timeout: connect_timeout expired): the host's
+   cx_connect_fail (/clusters) and the cluster's upstream_cx_connect_fail[/_timeout]. */
+void rw_cluster_connect_failed(struct rw_cluster *c, struct rw_host *h, bool timeout);
 
 #endif

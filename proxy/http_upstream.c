@@ -501,8 +501,7 @@ static void on_error(struct rw_sock *sock, void *ctx, int err)
 
 	(void)sock;
 	if (connect) {
-		atomic_fetch_add_explicit(&u->pool->host->cx_connect_fail, 1, memory_order_relaxed);
-		rw_stat_inc(&u->cluster->stats, RW_CS_UPSTREAM_CX_CONNECT_FAIL);
+		rw_cluster_connect_failed(u->cluster, u->pool->host, false);
 	} else {
 		u->flags |= UP_REMOTE_CLOSE;
 	}
@@ -550,9 +549,7 @@ static void on_connect_timeout(struct rw_timer *t, void *arg)
 	struct http_conn *c = u->s ? u->s->c : NULL;
 
 	(void)t;
-	atomic_fetch_add_explicit(&u->pool->host->cx_connect_fail, 1, memory_order_relaxed);
-	rw_stat_inc(&u->cluster->stats, RW_CS_UPSTREAM_CX_CONNECT_FAIL);
-	rw_stat_inc(&u->cluster->stats, RW_CS_UPSTREAM_CX_CONNECT_TIMEOUT);
+	rw_cluster_connect_failed(u->cluster, u->pool->host, true);
 	if (c)
 		rw__http_conn_hold(c);
 	fail_stream(u, -ETIMEDOUT, UPF_CONNECT_TIMEOUT, "connect timeout");

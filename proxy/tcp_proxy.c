@@ -326,8 +326,7 @@ static void on_error(struct rw_sock *s, void *ctx, int err)
 	const char *why;
 
 	if (s == t->up && !(t->flags & TS_CONNECTED)) {
-		atomic_fetch_add_explicit(&t->host->cx_connect_fail, 1, memory_order_relaxed);
-		rw_stat_inc(&t->cfg->cluster->stats, RW_CS_UPSTREAM_CX_CONNECT_FAIL);
+		rw_cluster_connect_failed(t->cfg->cluster, t->host, false);
 		/* Outlier detection sees TCP connect failures as local-origin failures (Envoy). */
 		rw_outlier_report(t->host, RW_OUTLIER_CONNECT_FAILED);
 		rw_log_debug("tcp", "[C%llu] upstream %s connect failed: %s",
@@ -371,9 +370,7 @@ static void on_timer(struct rw_timer *tm, void *arg)
 	if (!(t->flags & TS_CONNECTED)) {
 		rw_log_debug("tcp", "[C%llu] upstream %s connect timeout",
 		             (unsigned long long)t->id, t->host->name);
-		atomic_fetch_add_explicit(&t->host->cx_connect_fail, 1, memory_order_relaxed);
-		rw_stat_inc(&t->cfg->cluster->stats, RW_CS_UPSTREAM_CX_CONNECT_FAIL);
-		rw_stat_inc(&t->cfg->cluster->stats, RW_CS_UPSTREAM_CX_CONNECT_TIMEOUT);
+		rw_cluster_connect_failed(t->cfg->cluster, t->host, true);
 		rw_outlier_report(t->host, RW_OUTLIER_TIMEOUT);
 		t->rflags |= RW_RF_UF;
 		t->failure = "connect timeout";
