@@ -10,6 +10,7 @@
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "proxy/stats.h"
 #include "proxy/worker.h"
 #include "ring/engine.h"
 
@@ -18,12 +19,19 @@ struct echo_session {
 	struct rw_proxy_worker *w;
 	const struct rw_echo_config *cfg;
 	struct rw_sock *sock;
+	uint64_t start_us;
 	bool paused;
 	bool eof;
 };
 
 static void echo_close(struct echo_session *s)
 {
+	const struct rw_stats_scope *ls = &s->cfg->lstats;
+
+	rw_gauge_dec(ls, RW_LS_DOWNSTREAM_CX_ACTIVE);
+	rw_stat_inc(ls, RW_LS_DOWNSTREAM_CX_DESTROY);
+	rw_stat_record(ls, RW_LH_DOWNSTREAM_CX_LENGTH_MS,
+	               rw_engine_now_us(s->w->eng) - s->start_us);
 	rw_sock_close(s->sock);
 	rw_proxy_worker_untrack(s->w, &s->link);
 	free(s);
@@ -108,5 +116,8 @@ void rw_echo_accept(struct rw_engine *e, void *ctx, int fd)
 		return;
 	}
 	rw_proxy_worker_track(s->w, &s->link);
+	s->start_us = rw_engine_now_us(e);
+	rw_stat_inc(&s->cfg->lstats, RW_LS_DOWNSTREAM_CX_TOTAL);
+	rw_gauge_inc(&s->cfg->lstats, RW_LS_DOWNSTREAM_CX_ACTIVE);
 	rw_sock_read_start(s->sock);
 }

@@ -8,12 +8,15 @@
 
 #include <stdint.h>
 
+#include "stats/stats.h"
+
 struct rw_engine;
 struct rw_proxy_worker;
 
 struct rw_echo_config {
 	const char *listener_name;
 	uint32_t buffer_limit;
+	struct rw_stats_scope lstats; /* listener.<address>.* (proxy/stats.h) */
 };
 
 struct rw_echo_listener {

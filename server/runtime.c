@@ -193,8 +193,7 @@ static int start_admin(struct server *s, const struct rw_config *cfg)
 /* listener.<address>.* (Envoy writes the address with '_' for ':'), and tcp.<prefix>.*. */
 static int register_listener_stats(struct listener_rt *l, const char *bound)
 {
-	struct rw_stats_scope *ls = NULL;
-	struct rw_stats_scope scratch;
+	struct rw_stats_scope *ls = &l->echo.lstats;
 	char name[128];
 	int r;
 
@@ -210,7 +209,7 @@ static int register_listener_stats(struct listener_rt *l, const char *bound)
 	} else if (l->kind == RW_CONFIG_FILTER_HTTP_CONNECTION_MANAGER) {
 		ls = rw_http_config_listener_stats(l->http);
 	}
-	return rw_listener_stats_register(name, ls ? ls : &scratch);
+	return rw_listener_stats_register(name, ls);
 }
 
 static int open_listeners(struct server *s, const struct rw_config *cfg)

@@ -120,6 +120,12 @@ class Echo(unittest.TestCase):
             status, _, body = http_get(("127.0.0.1", 9901), "/stats?filter=downstream_rq_total")
             self.assertEqual(status, 200)
             self.assertIn(b"http.ingress_http.downstream_rq_total: 3", body)
+            # The echo listener behind the TCP proxy counts its 10 connections too.
+            status, _, body = http_get(("127.0.0.1", 9901),
+                                       "/stats?filter=listener.127.0.0.1_1000%5B23%5D"
+                                       ".downstream_cx_total")
+            self.assertIn(b"listener.127.0.0.1_10002.downstream_cx_total: 10", body)
+            self.assertIn(b"listener.127.0.0.1_10003.downstream_cx_total: 10", body)
             log = px.stop()
             self.assertIn("embedded default", log)
 
